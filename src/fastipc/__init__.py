@@ -1,0 +1,54 @@
+"""fastipc: node-ipc for Python.
+
+Local and network inter-process communication that speaks node-ipc's wire
+protocol, with a compiled codec on the hot path.
+"""
+
+from __future__ import annotations
+
+from ._constants import OMITTED
+from .errors import (
+    AssuredTLSError,
+    AssuredTransportError,
+    BackpressureError,
+    EventNotAllowedError,
+    EventTooLargeError,
+    FrameTooLargeError,
+    InvalidEventError,
+    InvalidJSONError,
+    InvalidMessageError,
+    IPCConfigError,
+    IPCEncodeError,
+    IPCError,
+    IPCProtocolError,
+    MessageTimeoutError,
+    ReservedEventError,
+    SocketRootError,
+    TLSConfigurationError,
+    UnlinkNotSocketError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "OMITTED",
+    "IPCError",
+    "IPCConfigError",
+    "IPCEncodeError",
+    "IPCProtocolError",
+    "InvalidJSONError",
+    "InvalidMessageError",
+    "InvalidEventError",
+    "EventTooLargeError",
+    "ReservedEventError",
+    "EventNotAllowedError",
+    "FrameTooLargeError",
+    "BackpressureError",
+    "MessageTimeoutError",
+    "AssuredTransportError",
+    "AssuredTLSError",
+    "TLSConfigurationError",
+    "SocketRootError",
+    "UnlinkNotSocketError",
+]

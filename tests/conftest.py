@@ -1,0 +1,49 @@
+"""Shared fixtures: the two codec implementations and the Node peer."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pathlib
+import subprocess
+from types import ModuleType
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NODE = ROOT / "node_modules" / ".bin" / "node"
+NODE_DIR = ROOT / "tests" / "interop" / "node"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def load_impl(name: str) -> ModuleType:
+    """Import one codec implementation by its id: ``cython`` or ``python``."""
+    if name == "python":
+        return importlib.import_module("fastipc._framing_py")
+    try:
+        return importlib.import_module("fastipc._framing")
+    except ImportError as exc:
+        if _flag("FASTIPC_REQUIRE_EXTENSION"):
+            pytest.fail(f"the compiled codec is required but does not import: {exc}")
+        pytest.skip(f"compiled codec not built: {exc}")
+
+
+@pytest.fixture(params=["cython", "python"])
+def framing_impl(request: pytest.FixtureRequest) -> ModuleType:
+    """Each codec implementation in turn (multidict's pattern)."""
+    return load_impl(request.param)
+
+
+@pytest.fixture(scope="session")
+def node() -> pathlib.Path:
+    """Node 22 from npm (``npm ci --ignore-scripts`` puts it in node_modules)."""
+    if not NODE.exists():
+        if _flag("FASTIPC_REQUIRE_NODE"):
+            pytest.fail(f"{NODE} is missing: run scripts/setup.sh (npm ci --ignore-scripts)")
+        pytest.skip("Node 22 from npm is not installed (run scripts/setup.sh)")
+    out = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("v22."), out.stdout
+    return NODE
