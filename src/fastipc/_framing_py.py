@@ -347,7 +347,8 @@ def encode_raw(payload: Any, encoding: str = "utf8") -> bytes:
             try:
                 return payload.encode("utf-8")
             except UnicodeEncodeError:  # lone surrogates become U+FFFD, as in Node
-                return re.sub("[\ud800-\udfff]", "\ufffd", payload).encode("utf-8")
+                joined = _json.join_surrogate_pairs(payload)
+                return re.sub("[\ud800-\udfff]", "\ufffd", joined).encode("utf-8")
         if kind == "latin1":
             try:
                 return payload.encode("latin-1")

@@ -21,7 +21,7 @@ import re
 from json.encoder import encode_basestring as _stdlib_quote  # type: ignore[attr-defined]
 from typing import Any, Callable
 
-__all__ = ["ENGINE", "loads", "dumps_str", "quote_surrogates"]
+__all__ = ["ENGINE", "loads", "dumps_str", "join_surrogate_pairs", "quote_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -30,13 +30,24 @@ def _escape_surrogate(match: re.Match[str]) -> str:
     return "\\u%04x" % ord(match.group())
 
 
-def quote_surrogates(text: str) -> bytes:
-    """UTF-8 of ``text`` where it is JSON whose strings may hold lone surrogates.
+def join_surrogate_pairs(text: str) -> str:
+    """Return ``text`` with each high+low surrogate pair made one character.
 
-    A surrogate code point can only sit inside a JSON string literal, where
-    ``\\udxxx`` is the escape ``JSON.stringify`` writes for it.
+    A JavaScript string is UTF-16: a pair is the astral character it encodes,
+    so that is what a Python string holding a pair must mean on the wire.
+    Lone surrogates are kept.
     """
-    return _SURROGATE.sub(_escape_surrogate, text).encode("utf-8")
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def quote_surrogates(text: str) -> bytes:
+    """UTF-8 of ``text`` where it is JSON whose strings may hold surrogates.
+
+    A surrogate code point can only sit inside a JSON string literal. Pairs
+    are written as the character they form and a lone surrogate as the
+    ``\\udxxx`` escape, as ``JSON.stringify`` writes them.
+    """
+    return _SURROGATE.sub(_escape_surrogate, join_surrogate_pairs(text)).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
