@@ -6,7 +6,11 @@ protocol, with a compiled codec on the hot path.
 
 from __future__ import annotations
 
+from ._client import Client
+from ._config import Config
 from ._constants import OMITTED
+from ._ipc import IPC, ClientStore, ipc
+from ._server import IPCSocket, Server
 from .errors import (
     AssuredTLSError,
     AssuredTransportError,
@@ -20,6 +24,7 @@ from .errors import (
     IPCConfigError,
     IPCEncodeError,
     IPCError,
+    IPCNotConnectedError,
     IPCProtocolError,
     MessageTimeoutError,
     ReservedEventError,
@@ -32,11 +37,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "ipc",
+    "IPC",
+    "Config",
+    "Server",
+    "Client",
+    "IPCSocket",
+    "ClientStore",
     "OMITTED",
     "IPCError",
     "IPCConfigError",
     "IPCEncodeError",
     "IPCProtocolError",
+    "IPCNotConnectedError",
     "InvalidJSONError",
     "InvalidMessageError",
     "InvalidEventError",

@@ -15,6 +15,7 @@ __all__ = [
     "IPCConfigError",
     "IPCEncodeError",
     "IPCProtocolError",
+    "IPCNotConnectedError",
     "InvalidJSONError",
     "InvalidMessageError",
     "InvalidEventError",
@@ -190,3 +191,9 @@ PROTOCOL_ERRORS: dict[str, type[IPCProtocolError]] = {
 def protocol_error(code: str, message: str) -> IPCProtocolError:
     """Build the :class:`IPCProtocolError` subclass that matches ``code``."""
     return PROTOCOL_ERRORS[code](message)
+
+
+class IPCNotConnectedError(IPCError, ConnectionError):
+    """Raised when you emit on a connection that is closed for good."""
+
+    code = "ERR_IPC_NOT_CONNECTED"

@@ -1,0 +1,319 @@
+"""``ipc.of[id]``: a node-ipc client with node-ipc 14's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket as _socket
+import sys
+from typing import Any
+
+from ._config import Config, pipe_path
+from ._constants import OMITTED
+from ._emitter import EventEmitter
+from ._loop import LoopHandle, acquire_loop
+from ._transports.stream import StreamProtocol
+from ._wire import decoder_for, encoder_for, profile_of, raw_payload
+from .errors import BackpressureError, IPCError, IPCNotConnectedError, IPCProtocolError
+
+__all__ = ["Client"]
+
+logger = logging.getLogger("fastipc")
+
+
+class Client(EventEmitter):
+    """A connection to one node-ipc server, kept as ``ipc.of[id]``.
+
+    Events: ``connect``, ``disconnect``, ``destroy``, ``error`` (the
+    exception), ``data`` in raw mode (``bytes``), and any application event
+    (handlers get ``data``).
+
+    The lifecycle is node-ipc 14's: after a connection closes (or fails) the
+    client retries after ``retry`` ms while ``maxRetries`` allows; each
+    ``connect`` re-arms the budget; ``stopRetrying`` stops at once; when no
+    retry remains it emits ``disconnect`` then ``destroy``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        id: str,
+        path: str | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        log: Any = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.id = id
+        self.path = path if port is None else host
+        self.port = port
+        self._log = log or (lambda *args: None)
+        self._profile = profile_of(config)
+        self._raw = self._profile == "raw"
+        self._encoder = encoder_for(config)
+        self._encode = self._encoder.encode
+        decoder_for(config)  # check the profile's settings now
+        max_retries = config.maxRetries
+        self.retriesRemaining: int | float = max_retries if max_retries else 0
+        self.explicitlyDisconnected = False
+        self.protocolViolation = False
+        self.destroyed = False
+        self._handle: LoopHandle | None = None
+        self._conn: StreamProtocol | None = None
+        self._connecting = False
+        self._retry_timer: asyncio.TimerHandle | None = None
+        self._backlog: list[bytes] = []  # frames emitted before the connection is up
+        self._backlog_bytes = 0
+        self._connected_waiters: list[asyncio.Future[None]] = []
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is up."""
+        return self._conn is not None and not self._conn.closed
+
+    @property
+    def socket(self) -> StreamProtocol | None:
+        """The current connection (``None`` between connections)."""
+        return self._conn
+
+    # ------------------------------------------------------------ connecting
+
+    def _start(self) -> None:
+        """Begin connecting (called by ``connectTo`` after its callback)."""
+        if self._handle is None:
+            self._handle = acquire_loop()
+        self._handle.call(self._connect)
+
+    def _connect(self) -> None:
+        if self.destroyed or self.explicitlyDisconnected or self._connecting or self.connected:
+            return
+        assert self._handle is not None
+        self._connecting = True
+        self._handle.loop.create_task(self._open())
+
+    async def _open(self) -> None:
+        assert self._handle is not None
+        loop = self._handle.loop
+        conn = StreamProtocol(self, decoder_for(self.config), loop)
+        try:
+            if self.port is None:
+                if sys.platform == "win32":  # pragma: no cover - named pipes come later
+                    raise IPCError(f"named pipes are not supported yet: {pipe_path(str(self.path))}")
+                self._log("connecting client on local socket", self.path)
+                await loop.create_unix_connection(lambda: conn, self.path)
+            else:
+                self._log("connecting client via TCP", self.path, self.port)
+                await loop.create_connection(lambda: conn, self.path, self.port, **self._interface())
+        except OSError as exc:
+            self._connecting = False
+            if self.explicitlyDisconnected:
+                return
+            self._log("client socket error", exc)
+            self._dispatch("error", exc)
+            self._closed()
+            return
+        except BaseException:
+            self._connecting = False
+            raise
+
+    def _interface(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        source = self.config.interface
+        local_address = source.get("localAddress") or None
+        local_port = source.get("localPort") or 0
+        if local_address is not None or local_port:
+            options["local_addr"] = (local_address or ("::" if source.get("family") == 6 else "0.0.0.0"), local_port)
+        family = source.get("family")
+        if family == 4:
+            options["family"] = _socket.AF_INET
+        elif family == 6:
+            options["family"] = _socket.AF_INET6
+        return options
+
+    def _connection_made(self, conn: StreamProtocol) -> None:
+        self._connecting = False
+        if self.explicitlyDisconnected:
+            conn.close(abort=True)
+            return
+        self._conn = conn
+        self.retriesRemaining = self.config.maxRetries
+        backlog, self._backlog = self._backlog, []
+        self._backlog_bytes = 0
+        for frame in backlog:
+            conn.write(frame)
+        waiters, self._connected_waiters = self._connected_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._dispatch("connect")
+
+    def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None:
+        if conn is not self._conn:
+            return
+        dispatch = self._dispatch
+        for name, data in events:
+            dispatch(name, data)
+
+    def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
+        self.protocolViolation = True
+        self._log("IPC protocol error", error.code, str(error))
+        logger.warning("closing the connection to %r: %s: %s", self.id, error.code, error)
+        conn.close(abort=True)
+        self._dispatch("error", error)
+
+    def _connection_lost(self, conn: StreamProtocol, exc: BaseException | None) -> None:
+        if conn is not self._conn:
+            return
+        self._log("connection closed", self.id, self.path)
+        if exc is not None and not self.explicitlyDisconnected:
+            self._dispatch("error", exc)
+        self._closed()
+
+    def _closed(self) -> None:
+        """node-ipc 14's rule for what follows a closed or failed connection."""
+        assert self._handle is not None
+        if (
+            self.config.stopRetrying
+            or self.retriesRemaining < 1
+            or self.explicitlyDisconnected
+            or self.protocolViolation
+        ):
+            self._dispatch("disconnect")
+            self._destroy()
+            return
+
+        def retry() -> None:
+            self._retry_timer = None
+            if self.explicitlyDisconnected:
+                return
+            if self.config.stopRetrying:
+                self._destroy()
+                return
+            self.retriesRemaining -= 1
+            self._connect()
+
+        self._retry_timer = self._handle.loop.call_later(self.config.retry / 1000, retry)
+        self._dispatch("disconnect")
+
+    def _destroy(self) -> None:
+        if self.destroyed:
+            return
+        self.destroyed = True
+        self._backlog.clear()
+        waiters, self._connected_waiters = self._connected_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(IPCNotConnectedError(f"connection to {self.id!r} was destroyed"))
+                waiter.exception()
+        self._dispatch("destroy")
+        self._release()
+
+    def _release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.release()
+
+    def _disconnect(self) -> None:
+        """``ipc.disconnect(id)``: final; no retry follows."""
+        self.explicitlyDisconnected = True
+        handle = self._handle
+        if handle is None:
+            return
+        handle.call(self._disconnect_on_loop)
+
+    def _disconnect_on_loop(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            conn.close()
+        elif not self.destroyed:
+            # not connected (retrying or still connecting): end here
+            self._dispatch("disconnect")
+            self._destroy()
+
+    # ------------------------------------------------------------ sending
+
+    def emit(self, type: Any, data: Any = OMITTED) -> bool:
+        """Send one event to the server: ``emit(type, data)``.
+
+        In raw mode send bytes instead: ``emit(payload)``. Events emitted
+        before the connection is up (or while it is retrying) are sent, in
+        order, once it is; at most ``maxPendingBytes`` of them are held.
+
+        Returns:
+            ``False`` when the connection is behind (await :meth:`drain`).
+
+        Raises:
+            IPCNotConnectedError: Raised when the client was destroyed or
+                disconnected.
+            BackpressureError: Raised when more than ``maxPendingBytes``
+                would wait for the connection.
+            IPCEncodeError: Raised when the data has no JSON form.
+        """
+        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            return conn.write(frame)
+        if self.destroyed or self.explicitlyDisconnected:
+            raise IPCNotConnectedError(f"cannot emit to {self.id!r}: the client is disconnected")
+        handle = self._handle
+        if handle is not None and not handle.in_loop_thread():
+            handle.call(self._emit_later, frame)
+            return True
+        return self._emit_later(frame)
+
+    def _emit_later(self, frame: bytes) -> bool:
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            return conn.write(frame)
+        limit = self.config.maxPendingBytes
+        if self._backlog_bytes + len(frame) > limit and limit != math.inf:
+            error = BackpressureError(
+                f"{self._backlog_bytes + len(frame)} bytes would wait for the connection "
+                f"to {self.id!r}; maxPendingBytes is {limit}"
+            )
+            if self._handle is not None and self._handle.in_loop_thread():
+                raise error
+            self._dispatch("error", error)
+            return False
+        self._backlog.append(frame)
+        self._backlog_bytes += len(frame)
+        return True
+
+    async def drain(self) -> None:
+        """Wait until the server has taken what was sent."""
+        conn = self._conn
+        if conn is not None:
+            await conn.drain()
+
+    async def wait_connected(self) -> None:
+        """Wait until the connection is up.
+
+        Raises:
+            IPCNotConnectedError: Raised when the client is destroyed first.
+        """
+        if self._handle is None:
+            raise IPCNotConnectedError(f"client {self.id!r} is not connecting")
+        await self._handle.awaitable(self._wait_connected())
+
+    async def _wait_connected(self) -> None:
+        if self.connected:
+            return
+        if self.destroyed:
+            raise IPCNotConnectedError(f"connection to {self.id!r} was destroyed")
+        assert self._handle is not None
+        waiter = self._handle.loop.create_future()
+        self._connected_waiters.append(waiter)
+        await waiter
+
+    def __repr__(self) -> str:
+        where = self.path if self.port is None else f"{self.path}:{self.port}"
+        state = "connected" if self.connected else ("destroyed" if self.destroyed else "connecting")
+        return f"<fastipc.Client {self.id!r} {where} {state}>"

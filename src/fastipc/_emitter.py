@@ -1,0 +1,119 @@
+"""The event emitter behind ``ipc.server.on`` and ``ipc.of[id].on``.
+
+Handlers run in the order they were added. An exception raised by a handler
+is caught, logged on the ``fastipc`` logger and delivered to the ``error``
+handlers; it never reaches the transport, so one bad handler cannot kill a
+connection or the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, TypeVar, overload
+
+__all__ = ["EventEmitter"]
+
+logger = logging.getLogger("fastipc")
+
+Handler = Callable[..., Any]
+H = TypeVar("H", bound=Handler)
+
+
+class EventEmitter:
+    """node-ipc's ``on``/``off`` and the dispatch of events to handlers."""
+
+    __slots__ = ("_handlers", "__weakref__")
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = {}
+
+    @overload
+    def on(self, event: str) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
+
+    def on(self, event: str, handler: Handler | None = None) -> Any:
+        """Call ``handler`` every time ``event`` happens.
+
+        Use it directly, ``on('message', fn)``, or as a decorator,
+        ``@on('message')``.
+
+        Returns:
+            ``handler``, so the decorator leaves the function usable.
+        """
+        if not isinstance(event, str):
+            raise TypeError(f"event name must be a str, got {event!r}")
+        if handler is None:
+
+            def register(fn: H) -> H:
+                self.on(event, fn)
+                return fn
+
+            return register
+        if not callable(handler):
+            raise TypeError(f"handler for {event!r} must be callable, got {handler!r}")
+        handlers = self._handlers.get(event)
+        if handlers is None:
+            self._handlers[event] = [handler]
+        else:
+            # copy-on-write: a dispatch in progress keeps iterating its list
+            self._handlers[event] = [*handlers, handler]
+        return handler
+
+    def off(self, event: str, handler: Handler | None = None) -> None:
+        """Stop calling ``handler`` for ``event``; without ``handler``, every one."""
+        handlers = self._handlers.get(event)
+        if not handlers:
+            return
+        if handler is None or handler == "*":
+            del self._handlers[event]
+            return
+        remaining = list(handlers)
+        try:
+            remaining.remove(handler)
+        except ValueError:
+            return
+        if remaining:
+            self._handlers[event] = remaining
+        else:
+            del self._handlers[event]
+
+    def listeners(self, event: str) -> list[Handler]:
+        """The handlers registered for ``event``, in call order."""
+        return list(self._handlers.get(event, ()))
+
+    def _dispatch(self, event: str, *args: Any) -> bool:
+        """Call every handler of ``event`` with ``args``; report their errors.
+
+        Returns:
+            Whether any handler was registered.
+        """
+        handlers = self._handlers.get(event)
+        if not handlers:
+            if event == "error" and args:
+                logger.error("unhandled fastipc error: %r", args[0], exc_info=_exc_info(args[0]))
+            return False
+        for handler in handlers:
+            try:
+                handler(*args)
+            except Exception as exc:
+                self._handler_failed(event, handler, exc)
+        return True
+
+    def _handler_failed(self, event: str, handler: Handler, exc: Exception) -> None:
+        logger.error(
+            "handler %s for event %r raised %r", getattr(handler, "__qualname__", handler), event, exc,
+            exc_info=exc,
+        )
+        if event == "error":
+            return  # do not loop: the error handler itself failed
+        for error_handler in self._handlers.get("error", ()):
+            try:
+                error_handler(exc)
+            except Exception as inner:
+                logger.error("error handler raised %r", inner, exc_info=inner)
+
+
+def _exc_info(value: Any) -> Any:
+    return value if isinstance(value, BaseException) else None

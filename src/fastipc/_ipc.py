@@ -1,0 +1,297 @@
+"""The ``IPC`` class and the default instance ``ipc``: node-ipc's API."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import reprlib
+from typing import Any, Callable, Iterator, MutableMapping
+
+from ._client import Client
+from ._config import Config
+from ._server import Server
+from .errors import IPCConfigError
+
+__all__ = ["IPC", "ipc", "ClientStore"]
+
+logger = logging.getLogger("fastipc")
+
+Callback = Callable[..., Any]
+
+
+class ClientStore(MutableMapping[str, Client]):
+    """``ipc.of``: clients by id, as items (``of['world']``) or attributes
+    (``of.world``)."""
+
+    __slots__ = ("_clients",)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_clients", {})
+
+    def __getitem__(self, id: str) -> Client:
+        return self._clients[id]  # type: ignore[no-any-return]
+
+    def __setitem__(self, id: str, client: Client) -> None:
+        self._clients[id] = client
+
+    def __delitem__(self, id: str) -> None:
+        del self._clients[id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clients)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def __getattr__(self, id: str) -> Client:
+        try:
+            return self._clients[id]  # type: ignore[no-any-return]
+        except KeyError:
+            raise AttributeError(f"ipc.of has no client {id!r}") from None
+
+    def __repr__(self) -> str:
+        return f"ClientStore({list(self._clients)})"
+
+
+_COLORS = {str: "\x1b[32m", int: "\x1b[33m", float: "\x1b[33m", bool: "\x1b[33m", type(None): "\x1b[1m"}
+
+
+class IPC:
+    """One node-ipc instance: its config, its server, its clients.
+
+    ``from fastipc import ipc`` gives the default instance; make more with
+    ``IPC()``, each with its own config.
+    """
+
+    def __init__(self) -> None:
+        self.config = Config()
+        self.of = ClientStore()
+        self.server: Server | None = None
+
+    # ------------------------------------------------------------ logging
+
+    def log(self, *args: Any) -> None:
+        """Log through ``config.logger`` unless ``config.silent``.
+
+        Objects are rendered to ``config.logDepth`` levels, in colour when
+        ``config.logInColor``, as node-ipc's ``util.inspect`` does.
+        """
+        config = self.config
+        if config.silent:
+            return
+        parts = []
+        for arg in args:
+            if isinstance(arg, str):
+                parts.append(arg)
+                continue
+            parts.append(self._inspect(arg))
+        config.logger(" ".join(parts))
+
+    def _inspect(self, value: Any) -> str:
+        depth = self.config.logDepth
+        shown = reprlib.Repr()
+        shown.maxlevel = 1_000_000 if depth is None else depth + 1
+        shown.maxstring = shown.maxother = shown.maxlong = 10_000
+        shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 100
+        text = shown.repr(value)
+        if self.config.logInColor:
+            color = _COLORS.get(type(value), "\x1b[36m")
+            text = f"{color}{text}\x1b[0m"
+        return text
+
+    def _library_log(self, *args: Any) -> None:
+        """fastipc's own diagnostics: to ``ipc.log`` and the ``fastipc`` logger."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(" ".join(a if isinstance(a, str) else repr(a) for a in args))
+        self.log(*args)
+
+    # ------------------------------------------------------------ servers
+
+    def serve(self, path: Any = None, callback: Callback | None = None) -> Server:
+        """Make ``ipc.server``, a server on a local socket.
+
+        Args:
+            path: the socket path; left out, ``socketRoot + appspace + id``.
+            callback: bound to the server's ``start`` event.
+
+        Returns:
+            The server; call its ``start()``.
+        """
+        if callable(path) and callback is None:
+            path, callback = None, path
+        if not path:
+            path = self.config.socketRoot + self.config.appspace + self.config.id
+            self._library_log(
+                "Server path not specified, so defaulting to",
+                "ipc.config.socketRoot + ipc.config.appspace + ipc.config.id",
+                path,
+            )
+        if not isinstance(path, str):
+            raise IPCConfigError(f"serve(path) must be a str, got {path!r}")
+        server = Server(self.config.copy(), path, log=self._library_log)
+        if callback is not None:
+            server.on("start", _no_args(callback))
+        self.server = server
+        return server
+
+    def serveNet(
+        self,
+        host: Any = None,
+        port: Any = None,
+        UDPType: Any = None,
+        callback: Callback | None = None,
+    ) -> Server:
+        """Make ``ipc.server``, a TCP (or UDP) server, with node-ipc's
+        argument overloading: ``serveNet()``, ``serveNet(cb)``,
+        ``serveNet(port, cb)``, ``serveNet(host, port, cb)``,
+        ``serveNet('udp4', cb)``, ``serveNet(port, 'udp6', cb)``, ...
+
+        Returns:
+            The server; call its ``start()``.
+        """
+        if isinstance(host, int) and not isinstance(host, bool):
+            host, port, UDPType, callback = None, host, port, UDPType
+        if callable(host):
+            host, port, UDPType, callback = None, None, None, host
+        if isinstance(host, str) and host.lower() in ("udp4", "udp6"):
+            host, port, UDPType, callback = None, None, host.lower(), port
+        if not host:
+            host = self.config.networkHost
+        if isinstance(port, str):
+            port, UDPType, callback = None, port, UDPType
+        if callable(port):
+            port, UDPType, callback = None, None, port
+        if port is None or port is False:
+            port = self.config.networkPort
+        if callable(UDPType):
+            UDPType, callback = None, UDPType
+        if UDPType:
+            raise IPCConfigError(f"serveNet UDPType {UDPType!r}: UDP servers are not supported yet")
+        if not isinstance(host, str):
+            raise IPCConfigError(f"serveNet host must be a str, got {host!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise IPCConfigError(f"serveNet port must be an int in 0..65535, got {port!r}")
+        server = Server(self.config.copy(), host=host, port=port, log=self._library_log)
+        if callback is not None:
+            server.on("start", _no_args(callback))
+        self.server = server
+        return server
+
+    serve_net = serveNet
+
+    # ------------------------------------------------------------ clients
+
+    def connectTo(self, id: str, path: Any = None, callback: Callback | None = None) -> Client | None:
+        """Connect to a local-socket server as ``ipc.of[id]``.
+
+        ``callback`` runs at once, before the connection can deliver any
+        event, so handlers registered in it never miss ``connect``. Called
+        again for an id that is connected, it runs ``callback`` and changes
+        nothing.
+
+        Args:
+            id: the server's id; the key in ``ipc.of``.
+            path: the socket path; left out, ``socketRoot + appspace + id``.
+            callback: run with no arguments, or with this ``IPC``.
+        """
+        if callable(path) and callback is None:
+            path, callback = None, path
+        if not id:
+            self._library_log("Service id required", "Requested service connection without specifying service id. Aborting connection attempt")
+            raise IPCConfigError("connectTo(id) needs a service id")
+        if not path:
+            path = self.config.socketRoot + self.config.appspace + id
+            self._library_log(
+                "Service path not specified, so defaulting to",
+                "ipc.config.socketRoot + ipc.config.appspace + id",
+                path,
+            )
+        if not isinstance(path, str):
+            raise IPCConfigError(f"connectTo path must be a str, got {path!r}")
+        return self._connect(id, callback, path=path)
+
+    def connectToNet(
+        self, id: str, host: Any = None, port: Any = None, callback: Callback | None = None
+    ) -> Client | None:
+        """Connect to a TCP server as ``ipc.of[id]``, with node-ipc's argument
+        overloading: ``connectToNet(id)``, ``connectToNet(id, cb)``,
+        ``connectToNet(id, port, cb)``, ``connectToNet(id, host, port, cb)``.
+        """
+        if not id:
+            raise IPCConfigError("connectToNet(id) needs a service id")
+        if isinstance(host, int) and not isinstance(host, bool):
+            host, port, callback = None, host, port
+        if callable(host):
+            host, port, callback = None, None, host
+        if not host:
+            host = self.config.networkHost
+        if callable(port):
+            port, callback = None, port
+        if port is None or port is False:
+            port = self.config.networkPort
+        if not isinstance(host, str):
+            raise IPCConfigError(f"connectToNet host must be a str, got {host!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
+            raise IPCConfigError(f"connectToNet port must be an int in 1..65535, got {port!r}")
+        return self._connect(id, callback, host=host, port=port)
+
+    connect_to = connectTo
+    connect_to_net = connectToNet
+
+    def _connect(self, id: str, callback: Callback | None, **where: Any) -> Client | None:
+        existing = self.of.get(id)
+        if existing is not None:
+            if not existing.destroyed and not existing.explicitlyDisconnected:
+                self._library_log("Already Connected to", id, "- So executing success without connection")
+                if callback is not None:
+                    _call_back(callback, self)
+                return existing
+            existing._disconnect()
+        client = Client(self.config.copy(), id, log=self._library_log, **where)
+        self.of[id] = client
+        if callback is not None:
+            _call_back(callback, self)
+        # Only now does the connection start: nothing can be dispatched
+        # before the callback above has registered its handlers.
+        client._start()
+        return client
+
+    def disconnect(self, id: str) -> None:
+        """Close ``ipc.of[id]`` for good and remove it; no retry follows."""
+        client = self.of.pop(id, None)
+        if client is not None:
+            client._disconnect()
+
+
+def _takes_argument(callback: Callback) -> bool:
+    """Whether ``callback`` can take one positional argument.
+
+    node-ipc passes one (the IPC instance, the listening server) that most
+    callbacks ignore; Python callbacks may leave it out of their signature.
+    """
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return True
+    for param in signature.parameters.values():
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD, param.VAR_POSITIONAL):
+            return True
+    return False
+
+
+def _call_back(callback: Callback, ipc: IPC) -> None:
+    if _takes_argument(callback):
+        callback(ipc)
+    else:
+        callback()
+
+
+def _no_args(callback: Callback) -> Callback:
+    """A ``start`` handler calling ``callback`` with or without the server."""
+    if _takes_argument(callback):
+        return callback
+    return lambda server: callback()
+
+
+#: The default instance.
+ipc = IPC()

@@ -1,0 +1,335 @@
+"""``ipc.server``: a node-ipc server over a Unix socket or TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket as _socket
+import sys
+from typing import Any
+
+from ._config import Config, pipe_path
+from ._constants import OMITTED
+from ._emitter import EventEmitter
+from ._loop import LoopHandle, acquire_loop
+from ._paths import prepare_socket_root, unlink_socket, widen_socket_mode
+from ._transports.stream import StreamProtocol
+from ._wire import decoder_for, encoder_for, profile_of, raw_payload
+from .errors import IPCError, IPCNotConnectedError, IPCProtocolError
+
+__all__ = ["Server", "IPCSocket"]
+
+logger = logging.getLogger("fastipc")
+
+
+class IPCSocket:
+    """One client's connection, as server handlers receive it.
+
+    Emit to it with ``socket.emit(type, data)`` (or ``server.emit(socket,
+    type, data)``), close it with :meth:`destroy`. ``id`` is the peer's id
+    when ``identifyPeer`` is on and the peer sent one.
+    """
+
+    __slots__ = ("_conn", "_server", "id", "remoteAddress", "remotePort", "remoteFamily", "__weakref__")
+
+    def __init__(self, server: Server, conn: StreamProtocol) -> None:
+        self._server = server
+        self._conn = conn
+        self.id: Any = False
+        peer = conn.peer_address()
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.remoteAddress: str | None = peer[0]
+            self.remotePort: int | None = peer[1]
+            self.remoteFamily: str | None = "IPv6" if len(peer) == 4 else "IPv4"
+        else:
+            self.remoteAddress = self.remotePort = self.remoteFamily = None
+
+    @property
+    def destroyed(self) -> bool:
+        """Whether the connection is closed."""
+        return self._conn.closed
+
+    def emit(self, type: Any, data: Any = OMITTED) -> bool:
+        """Send an event to this client; see :meth:`Server.emit`."""
+        return self._server.emit(self, type, data)
+
+    def destroy(self) -> None:
+        """Close this connection now; the server keeps serving the others."""
+        self._server._loop_call(self._conn.close, True)
+
+    async def drain(self) -> None:
+        """Wait until this client has taken what was sent to it."""
+        await self._conn.drain()
+
+    def __repr__(self) -> str:
+        where = f"{self.remoteAddress}:{self.remotePort}" if self.remoteAddress else "local"
+        state = "closed" if self.destroyed else "open"
+        return f"<IPCSocket id={self.id!r} {where} {state}>"
+
+
+class Server(EventEmitter):
+    """A node-ipc server: ``start``, ``stop``, ``on``, ``emit``, ``broadcast``.
+
+    Events: ``start`` (listening), ``connect`` (a client connected; handlers
+    get the socket), any application event (handlers get ``data, socket``),
+    ``data`` in raw mode (``bytes, socket``), ``socket.disconnected``
+    (``socket, destroyedSocketID``), ``close`` (``socket``) and ``error``
+    (the exception).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        path: str | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        log: Any = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.path = path if port is None else host
+        self.port = port
+        self.sockets: list[IPCSocket] = []
+        self.server: asyncio.AbstractServer | None = None
+        self._log = log or (lambda *args: None)
+        self._profile = profile_of(config)
+        self._raw = self._profile == "raw"
+        self._encoder = encoder_for(config)
+        self._encode = self._encoder.encode
+        self._identify = bool(config.identifyPeer)
+        self._handle: LoopHandle | None = None
+        self._by_conn: dict[StreamProtocol, IPCSocket] = {}
+        self._started: asyncio.Future[None] | None = None
+        self._stopped = False
+        decoder_for(config)  # check the profile's settings now, not on first connection
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def listening(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self.server is not None and self.server.is_serving()
+
+    def start(self) -> None:
+        """Start listening; ``start`` handlers run once it does.
+
+        Local socket paths are prepared first as node-ipc does: the socket
+        root is created (owner-only with ``secureSocketRoot``) and a stale
+        socket is removed when ``unlink`` is on.
+
+        From synchronous code this returns once the server listens and
+        raises what stopped it from listening; inside a running event loop it
+        returns at once (await :meth:`wait_started`).
+
+        Raises:
+            SocketRootError: Raised when the socket root is unsafe.
+            UnlinkNotSocketError: Raised when the path exists and is not a
+                socket.
+            OSError: Raised (synchronous callers) when listening failed.
+        """
+        if self._handle is not None:
+            raise IPCError("server already started; stop() it first")
+        if not self.path:
+            raise IPCError("server path not specified")
+        if self.port is None and sys.platform != "win32":
+            prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
+            if self.config.unlink:
+                unlink_socket(self.path)
+        handle = acquire_loop()
+        self._handle = handle
+        self._stopped = False
+        future = handle.submit(self._listen())
+        if handle.background:
+            try:
+                future.result()  # type: ignore[union-attr]
+            except BaseException:
+                self._release()
+                raise
+
+    async def _listen(self) -> None:
+        assert self._handle is not None
+        loop = self._handle.loop
+        self._started = loop.create_future()
+        factory = self._protocol_factory(loop)
+        try:
+            if self.port is None:
+                if sys.platform == "win32":  # pragma: no cover - named pipes come later
+                    raise IPCError(f"named pipes are not supported yet: {pipe_path(self.path)}")
+                self.server = await loop.create_unix_server(factory, self.path)
+                widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
+            else:
+                family = _socket.AF_UNSPEC
+                self.server = await loop.create_server(
+                    factory, self.path, self.port, family=family, reuse_address=True
+                )
+        except Exception as exc:
+            self._log("server error", exc)
+            self._started.set_exception(exc)
+            self._started.exception()  # retrieved: wait_started() re-raises
+            self._dispatch("error", exc)
+            raise
+        self._started.set_result(None)
+        self._log("starting server on", self.path, f":{self.port}" if self.port else "")
+        self._dispatch("start", self)
+
+    def _protocol_factory(self, loop: asyncio.AbstractEventLoop) -> Any:
+        config = self.config
+
+        def factory() -> StreamProtocol:
+            return StreamProtocol(self, decoder_for(config), loop)
+
+        return factory
+
+    async def wait_started(self) -> None:
+        """Wait until the server listens; raise what stopped it from listening."""
+        if self._handle is None:
+            raise IPCError("server not started: call start() first")
+        await self._handle.awaitable(self._wait_started())
+
+    async def _wait_started(self) -> None:
+        while self._started is None:
+            await asyncio.sleep(0)
+        await asyncio.shield(self._started)
+
+    def stop(self) -> None:
+        """Close every connection and stop listening.
+
+        From synchronous code this returns once everything is closed, and the
+        background loop thread is released; inside a running loop it returns
+        at once (await :meth:`wait_closed`).
+        """
+        handle = self._handle
+        if handle is None or self._stopped:
+            return
+        self._stopped = True
+        future = handle.submit(self._close())
+        if handle.background and not handle.in_loop_thread():
+            future.result()  # type: ignore[union-attr]
+
+    async def _close(self) -> None:
+        sockets = list(self.sockets)
+        self.sockets.clear()
+        self._by_conn.clear()
+        for sock in sockets:
+            sock._conn.close(abort=True)
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            if self.port is None and self.path and sys.platform != "win32":
+                try:
+                    unlink_socket(self.path)
+                except OSError:
+                    pass
+        self.server = None
+        self._release()
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`stop` has closed everything."""
+        while self._handle is not None:
+            await asyncio.sleep(0.005)
+
+    def _release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.release()
+
+    # ------------------------------------------------------------ connections
+
+    def _connection_made(self, conn: StreamProtocol) -> None:
+        if self._stopped:
+            conn.close(abort=True)
+            return
+        if len(self.sockets) >= self.config.maxConnections:
+            self._log("refusing connection: maxConnections", self.config.maxConnections, "reached")
+            logger.warning("refused a connection: maxConnections (%s) reached", self.config.maxConnections)
+            conn.close(abort=True)
+            return
+        sock = IPCSocket(self, conn)
+        self.sockets.append(sock)
+        self._by_conn[conn] = sock
+        self._dispatch("connect", sock)
+
+    def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None:
+        sock = self._by_conn.get(conn)
+        if sock is None:
+            return
+        dispatch = self._dispatch
+        if self._identify:
+            for name, data in events:
+                if type(data) is dict and data.get("id"):
+                    sock.id = data["id"]
+                dispatch(name, data, sock)
+        else:
+            for name, data in events:
+                dispatch(name, data, sock)
+
+    def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
+        self._log("IPC protocol error", error.code, str(error))
+        logger.warning("closing a connection: %s: %s", error.code, error)
+        conn.close(abort=True)
+        self._dispatch("error", error)
+
+    def _connection_lost(self, conn: StreamProtocol, exc: BaseException | None) -> None:
+        sock = self._by_conn.pop(conn, None)
+        if sock is None:
+            return
+        try:
+            self.sockets.remove(sock)
+        except ValueError:
+            pass
+        if exc is not None:
+            self._log("server socket error", exc)
+        self._dispatch("close", sock)
+        self._dispatch("socket.disconnected", sock, sock.id)
+
+    # ------------------------------------------------------------ sending
+
+    def _loop_call(self, fn: Any, *args: Any) -> None:
+        handle = self._handle
+        if handle is not None:
+            handle.call(fn, *args)
+
+    def emit(self, socket: IPCSocket, type: Any, data: Any = OMITTED) -> bool:
+        """Send one event to one client: ``emit(socket, type, data)``.
+
+        In raw mode send bytes instead: ``emit(socket, payload)``, where a
+        ``str`` payload is encoded with ``config.encoding``.
+
+        Returns:
+            ``False`` when the client is closed, or is behind and the
+            connection is paused (inside a loop, ``await socket.drain()``).
+
+        Raises:
+            IPCEncodeError: Raised when the data has no JSON form.
+            IPCProtocolError: Raised under guarded/assured when the event
+                breaks the profile's rules.
+        """
+        if self._raw:
+            frame = raw_payload(self.config, type)
+        else:
+            frame = self._encode(type, data)
+        if socket._conn.closed:
+            self._dispatch("error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed"))
+            return False
+        return socket._conn.write(frame)
+
+    def broadcast(self, type: Any, data: Any = OMITTED) -> bool:
+        """Send one event to every connected client; it is encoded once.
+
+        In raw mode: ``broadcast(payload)``.
+
+        Returns:
+            ``False`` when any client is behind.
+        """
+        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        ok = True
+        for sock in list(self.sockets):
+            if not sock._conn.closed and not sock._conn.write(frame):
+                ok = False
+        return ok
+
+    def __repr__(self) -> str:
+        where = self.path if self.port is None else f"{self.path}:{self.port}"
+        return f"<fastipc.Server {where} clients={len(self.sockets)} listening={self.listening}>"
+

@@ -1,0 +1,202 @@
+"""Stream transports (Unix sockets, TCP): a thin asyncio Protocol.
+
+Bytes enter in :meth:`StreamProtocol.data_received`, which hands them to the
+codec's decoder and passes the events it returns to the owner (a server or
+client). Frames leave through :meth:`StreamProtocol.write`, which queues them
+and writes everything queued in one system call per loop turn. The protocol
+knows nothing of JSON: the decoder it is given does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Protocol
+
+from ..errors import IPCProtocolError
+
+__all__ = ["StreamProtocol", "StreamOwner"]
+
+#: Bytes queued in the kernel-side transport buffer before the writer is
+#: paused (asyncio's pause_writing), and the level it must drain to.
+HIGH_WATER = 1024 * 1024
+LOW_WATER = 256 * 1024
+
+
+class Decoder(Protocol):
+    def feed(self, chunk: bytes) -> list[tuple[str, Any]]: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+
+class StreamOwner(Protocol):
+    """What a server or client provides to its connections."""
+
+    def _connection_made(self, conn: StreamProtocol) -> None: ...
+
+    def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None: ...
+
+    def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None: ...
+
+    def _connection_lost(self, conn: StreamProtocol, exc: BaseException | None) -> None: ...
+
+
+class StreamProtocol(asyncio.Protocol):
+    """One stream connection."""
+
+    def __init__(self, owner: StreamOwner, decoder: Decoder, loop: asyncio.AbstractEventLoop) -> None:
+        self.owner = owner
+        self.decoder = decoder
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._queue: list[bytes] = []
+        self._queued_bytes = 0
+        self._flush_scheduled = False
+        self._lock = threading.Lock()
+        self._paused = False
+        self._resumed = threading.Condition(self._lock)
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._closed_future: asyncio.Future[None] = loop.create_future()
+
+    # ------------------------------------------------------------ asyncio
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
+        self.owner._connection_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        # The hot path: one feed() per read, then dispatch what it completed.
+        try:
+            events = self.decoder.feed(data)
+        except IPCProtocolError as error:
+            if error.events:
+                self.owner._events_received(self, error.events)
+            self.owner._protocol_failed(self, error)
+            return
+        if events:
+            self.owner._events_received(self, events)
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too, as Node's allowHalfOpen=false does
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        with self._lock:
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._paused = False
+            self._resumed.notify_all()
+        self._wake_drainers()
+        if not self._closed_future.done():
+            self._closed_future.set_result(None)
+        self.owner._connection_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        with self._lock:
+            self._paused = True
+
+    def resume_writing(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._resumed.notify_all()
+        self._wake_drainers()
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, data: bytes) -> bool:
+        """Queue ``data``; it is written with everything else queued this turn.
+
+        Call from any thread. From a thread other than the loop's, the call
+        blocks while the connection is paused by backpressure, so a producer
+        thread cannot outrun its peer. From the loop thread it never blocks;
+        it returns ``False`` once the peer is behind (await :meth:`drain`).
+
+        Returns:
+            ``False`` when the connection is closed or paused.
+        """
+        on_loop = self._on_loop_thread()
+        with self._lock:
+            if self.closed:
+                return False
+            if not on_loop:
+                while self._paused and not self.closed:
+                    self._resumed.wait(0.5)
+                if self.closed:
+                    return False
+            self._queue.append(data)
+            self._queued_bytes += len(data)
+            schedule = not self._flush_scheduled
+            self._flush_scheduled = True
+            paused = self._paused
+        if schedule:
+            if on_loop:
+                self.loop.call_soon(self._flush)
+            else:
+                self.loop.call_soon_threadsafe(self._flush)
+        return not paused
+
+    def _on_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def _flush(self) -> None:
+        with self._lock:
+            queue = self._queue
+            self._queue = []
+            self._queued_bytes = 0
+            self._flush_scheduled = False
+        if not queue or self.transport is None or self.closed:
+            return
+        self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes queued here and in the transport, not yet taken by the kernel."""
+        size = self._queued_bytes
+        if self.transport is not None and not self.closed:
+            size += self.transport.get_write_buffer_size()
+        return size
+
+    async def drain(self) -> None:
+        """Wait until the peer has taken what was written (below the low mark)."""
+        if self._flush_scheduled:
+            await asyncio.sleep(0)
+        if not self._paused or self.closed:
+            return
+        waiter = self.loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+
+    def _wake_drainers(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed_future)
+
+    def close(self, abort: bool = False) -> None:
+        """Close after queued writes (or at once with ``abort``)."""
+        if self.transport is None or self.closed:
+            return
+        if abort:
+            self.transport.abort()
+            return
+        self._flush()
+        self.transport.close()
+
+    # ------------------------------------------------------------ peer
+
+    def peer_address(self) -> Any:
+        if self.transport is None:
+            return None
+        return self.transport.get_extra_info("peername")
