@@ -6,6 +6,7 @@ import importlib
 import os
 import pathlib
 import subprocess
+import time
 from types import ModuleType
 
 import pytest
@@ -47,3 +48,25 @@ def node() -> pathlib.Path:
     out = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("v22."), out.stdout
     return NODE
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_loop_users():
+    """Every test closes what it opens: a server or client left open would
+    keep the background loop thread, and so the test process, alive."""
+    from fastipc._loop import background_loop
+
+    yield
+    deadline = time.monotonic() + 3
+    while background_loop.users and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if background_loop.users:
+        leaked = background_loop.users
+        background_loop.shutdown()
+        pytest.fail(f"{leaked} server(s)/client(s) left open by this test")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from fastipc._loop import background_loop
+
+    background_loop.shutdown()

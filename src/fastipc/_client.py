@@ -55,6 +55,7 @@ class Client(EventEmitter):
         self._raw = self._profile == "raw"
         self._encoder = encoder_for(config)
         self._encode = self._encoder.encode
+        self._log_payloads = bool(config.logPayloads)
         decoder_for(config)  # check the profile's settings now
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
@@ -157,6 +158,8 @@ class Client(EventEmitter):
             return
         dispatch = self._dispatch
         for name, data in events:
+            if self._log_payloads:
+                self._log("received event", name, data)
             dispatch(name, data)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
@@ -258,6 +261,8 @@ class Client(EventEmitter):
             IPCEncodeError: Raised when the data has no JSON form.
         """
         frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        if self._log_payloads:
+            self._log("dispatching event to", self.id, self.path, ":", "<raw-buffer>" if self._raw else type, data)
         conn = self._conn
         if conn is not None and not conn.closed:
             return conn.write(frame)

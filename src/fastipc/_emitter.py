@@ -92,7 +92,12 @@ class EventEmitter:
         handlers = self._handlers.get(event)
         if not handlers:
             if event == "error" and args:
-                logger.error("unhandled fastipc error: %r", args[0], exc_info=_exc_info(args[0]))
+                # Nothing listens: say so rather than drop it. A refused or
+                # lost connection is routine while a client retries.
+                if isinstance(args[0], OSError):
+                    logger.warning("unhandled fastipc error event: %r", args[0])
+                else:
+                    logger.error("unhandled fastipc error event: %r", args[0], exc_info=_exc_info(args[0]))
             return False
         for handler in handlers:
             try:

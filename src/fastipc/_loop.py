@@ -68,6 +68,23 @@ class _BackgroundLoop:
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
 
+    @property
+    def users(self) -> int:
+        """Servers and clients holding the loop thread open."""
+        return self._users
+
+    def shutdown(self) -> None:
+        """Stop the loop thread whoever still holds it (tests, interpreter exit)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = None
+            self._thread = None
+            self._users = 0
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
 
 background_loop = _BackgroundLoop()
 

@@ -37,6 +37,8 @@ def prepare_socket_root(root: str, path: str, secure: bool) -> None:
     """
     if _outside(_relative(root, path)):
         return
+    # no trailing separator: lstat("link/") would follow the symlink
+    root = os.path.abspath(root)
     os.makedirs(root, mode=0o700, exist_ok=True)
     if not secure:
         return

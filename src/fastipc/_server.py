@@ -98,6 +98,7 @@ class Server(EventEmitter):
         self._encoder = encoder_for(config)
         self._encode = self._encoder.encode
         self._identify = bool(config.identifyPeer)
+        self._log_payloads = bool(config.logPayloads)
         self._handle: LoopHandle | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
         self._started: asyncio.Future[None] | None = None
@@ -156,7 +157,15 @@ class Server(EventEmitter):
             if self.port is None:
                 if sys.platform == "win32":  # pragma: no cover - named pipes come later
                     raise IPCError(f"named pipes are not supported yet: {pipe_path(self.path)}")
-                self.server = await loop.create_unix_server(factory, self.path)
+                # Bind ourselves: asyncio would silently remove a socket
+                # already at the path, which unlink=False must not do.
+                listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+                try:
+                    listener.bind(self.path)
+                except OSError:
+                    listener.close()
+                    raise
+                self.server = await loop.create_unix_server(factory, sock=listener, backlog=511)
                 widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
             else:
                 family = _socket.AF_UNSPEC
@@ -255,6 +264,9 @@ class Server(EventEmitter):
         if sock is None:
             return
         dispatch = self._dispatch
+        if self._log_payloads:
+            for name, data in events:
+                self._log("received event", name, data)
         if self._identify:
             for name, data in events:
                 if type(data) is dict and data.get("id"):
@@ -309,6 +321,8 @@ class Server(EventEmitter):
             frame = raw_payload(self.config, type)
         else:
             frame = self._encode(type, data)
+        if self._log_payloads:
+            self._log("dispatching event to socket", "<raw-buffer>" if self._raw else type, data)
         if socket._conn.closed:
             self._dispatch("error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed"))
             return False
@@ -323,6 +337,8 @@ class Server(EventEmitter):
             ``False`` when any client is behind.
         """
         frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        if self._log_payloads:
+            self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
         ok = True
         for sock in list(self.sockets):
             if not sock._conn.closed and not sock._conn.write(frame):

@@ -65,8 +65,7 @@ class StreamProtocol(asyncio.Protocol):
     # ------------------------------------------------------------ asyncio
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport subclasses
         transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
         self.owner._connection_made(self)
 
@@ -131,15 +130,19 @@ class StreamProtocol(asyncio.Protocol):
                     return False
             self._queue.append(data)
             self._queued_bytes += len(data)
+            queued = self._queued_bytes
             schedule = not self._flush_scheduled
             self._flush_scheduled = True
-            paused = self._paused
-        if schedule:
+        if on_loop and queued >= HIGH_WATER:
+            # A burst inside one loop turn: hand it to the transport now, so
+            # its buffer (and pause_writing) see it; the queue stays short.
+            self._flush()
+        elif schedule:
             if on_loop:
                 self.loop.call_soon(self._flush)
             else:
                 self.loop.call_soon_threadsafe(self._flush)
-        return not paused
+        return not self._paused
 
     def _on_loop_thread(self) -> bool:
         try:
@@ -185,14 +188,16 @@ class StreamProtocol(asyncio.Protocol):
         await asyncio.shield(self._closed_future)
 
     def close(self, abort: bool = False) -> None:
-        """Close after queued writes (or at once with ``abort``)."""
+        """Close after queued writes; with ``abort``, drop what the kernel did not take."""
         if self.transport is None or self.closed:
             return
+        # Hand queued frames to the transport first: it sends at once what
+        # the kernel takes (as Node's write does before a destroy).
+        self._flush()
         if abort:
             self.transport.abort()
-            return
-        self._flush()
-        self.transport.close()
+        else:
+            self.transport.close()
 
     # ------------------------------------------------------------ peer
 
