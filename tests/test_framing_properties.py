@@ -152,7 +152,7 @@ def test_twins_agree_on_random_input(parts, delimiter, profile, max_size, cuts):
     got_py = _run(py_impl, chunks, **kwargs)
     assert got_cy[1:] == got_py[1:]
     assert len(got_cy[0]) == len(got_py[0])
-    for (tc, dc), (tp, dp) in zip(got_cy[0], got_py[0]):
+    for (tc, dc), (tp, dp) in zip(got_cy[0], got_py[0], strict=True):
         assert tc == tp and _same(dc, dp)
     # chunking does not change the outcome either (guarded may stop earlier
     # on an unfinished oversize tail, so compare fast only)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
-import tarfile
 import types
 
 import pytest

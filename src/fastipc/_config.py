@@ -6,8 +6,8 @@ import math
 import os
 import socket
 import sys
-import tempfile
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ._constants import (
     DEFAULT_DELIMITER,
@@ -19,7 +19,7 @@ from ._constants import (
 )
 from .errors import IPCConfigError
 
-__all__ = ["Config", "default_socket_root", "pipe_path", "CONFIG_KEYS"]
+__all__ = ["CONFIG_KEYS", "Config", "default_socket_root", "pipe_path"]
 
 _ENCODINGS = (
     "utf8", "utf-8", "ascii", "latin1", "binary", "utf16le", "utf-16le", "ucs2",
@@ -34,7 +34,7 @@ _TLS_KEYS = (
 
 
 def _safe_segment(value: str) -> str:
-    return "".join(c if c.isalnum() and c.isascii() or c in "_.-" else "_" for c in value)
+    return "".join(c if (c.isalnum() and c.isascii()) or c in "_.-" else "_" for c in value)
 
 
 def _user_name() -> str:
@@ -278,7 +278,7 @@ class Config:
     alias of ``interface`` (node-ipc's README spells it so).
     """
 
-    __slots__ = ("_values", "_network_host_set")
+    __slots__ = ("_network_host_set", "_values")
 
     def __init__(self, **values: Any) -> None:
         object.__setattr__(self, "_values", {k: make() for k, (make, _) in _SCHEMA.items()})

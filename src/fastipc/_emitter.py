@@ -9,7 +9,8 @@ connection or the event loop.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 __all__ = ["EventEmitter"]
 
@@ -22,7 +23,7 @@ H = TypeVar("H", bound=Handler)
 class EventEmitter:
     """node-ipc's ``on``/``off`` and the dispatch of events to handlers."""
 
-    __slots__ = ("_handlers", "__weakref__")
+    __slots__ = ("__weakref__", "_handlers")
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {}

@@ -6,14 +6,14 @@ from typing import Any, Final, Literal
 from ._constants import OMITTED as OMITTED
 
 __all__ = [
-    "IMPLEMENTATION",
     "CONTRACT",
+    "IMPLEMENTATION",
     "OMITTED",
+    "EventDecoder",
+    "EventEncoder",
     "encode_event",
     "encode_raw",
     "js_number",
-    "EventDecoder",
-    "EventEncoder",
 ]
 
 IMPLEMENTATION: Final[Literal["cython"]]

@@ -13,7 +13,8 @@ import binascii
 import builtins
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import _json
 from ._constants import (
@@ -29,14 +30,14 @@ from ._constants import (
 from .errors import IPCConfigError, IPCEncodeError, IPCProtocolError, protocol_error
 
 __all__ = [
-    "IMPLEMENTATION",
     "CONTRACT",
+    "IMPLEMENTATION",
     "OMITTED",
+    "EventDecoder",
+    "EventEncoder",
     "encode_event",
     "encode_raw",
     "js_number",
-    "EventDecoder",
-    "EventEncoder",
 ]
 
 IMPLEMENTATION = "python"
@@ -422,12 +423,12 @@ class _Profile:
     """The checks of one parser profile, shared by the decoder and encoder."""
 
     __slots__ = (
-        "profile",
-        "guarded",
-        "max_message_size",
-        "max_event_name_length",
         "allow_reserved",
         "allowed",
+        "guarded",
+        "max_event_name_length",
+        "max_message_size",
+        "profile",
     )
 
     def __init__(
@@ -550,7 +551,7 @@ class EventDecoder:
         IPCConfigError: Raised when an argument is out of range.
     """
 
-    __slots__ = ("_profile", "_delim", "_dlen", "_buf", "_scan", "_raw", "_guarded")
+    __slots__ = ("_buf", "_delim", "_dlen", "_guarded", "_profile", "_raw", "_scan")
 
     def __init__(
         self,
@@ -642,7 +643,7 @@ class EventEncoder:
     as :class:`EventDecoder`.
     """
 
-    __slots__ = ("_profile", "_delimiter", "_delim", "_check")
+    __slots__ = ("_check", "_delim", "_delimiter", "_profile")
 
     def __init__(
         self,

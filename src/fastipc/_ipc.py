@@ -5,14 +5,15 @@ from __future__ import annotations
 import inspect
 import logging
 import reprlib
-from typing import Any, Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
 
 from ._client import Client
 from ._config import Config
 from ._server import Server
 from .errors import IPCConfigError
 
-__all__ = ["IPC", "ipc", "ClientStore"]
+__all__ = ["IPC", "ClientStore", "ipc"]
 
 logger = logging.getLogger("fastipc")
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 import json as _stdlib_json
 import os
 import re
+from collections.abc import Callable
 from json.encoder import encode_basestring as _stdlib_quote  # type: ignore[attr-defined]
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["ENGINE", "loads", "dumps_str", "join_surrogate_pairs", "quote_surrogates"]
+__all__ = ["ENGINE", "dumps_str", "join_surrogate_pairs", "loads", "quote_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
-    return "\\u%04x" % ord(match.group())
+    return f"\\u{ord(match.group()):04x}"
 
 
 def join_surrogate_pairs(text: str) -> str:

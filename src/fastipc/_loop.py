@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 __all__ = ["LoopHandle", "acquire_loop", "background_loop"]
 
@@ -96,7 +97,7 @@ class LoopHandle:
     :meth:`release`, when it is the background loop.
     """
 
-    __slots__ = ("loop", "thread_id", "background", "_released")
+    __slots__ = ("_released", "background", "loop", "thread_id")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, background: bool) -> None:
         self.loop = loop

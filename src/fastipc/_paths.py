@@ -7,7 +7,7 @@ import stat
 
 from .errors import SocketRootError, UnlinkNotSocketError
 
-__all__ = ["prepare_socket_root", "unlink_socket", "path_in_root", "widen_socket_mode"]
+__all__ = ["path_in_root", "prepare_socket_root", "unlink_socket", "widen_socket_mode"]
 
 
 def _relative(root: str, path: str) -> str:

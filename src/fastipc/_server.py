@@ -17,7 +17,7 @@ from ._transports.stream import StreamProtocol
 from ._wire import decoder_for, encoder_for, profile_of, raw_payload
 from .errors import IPCError, IPCNotConnectedError, IPCProtocolError
 
-__all__ = ["Server", "IPCSocket"]
+__all__ = ["IPCSocket", "Server"]
 
 logger = logging.getLogger("fastipc")
 
@@ -30,7 +30,7 @@ class IPCSocket:
     when ``identifyPeer`` is on and the peer sent one.
     """
 
-    __slots__ = ("_conn", "_server", "id", "remoteAddress", "remotePort", "remoteFamily", "__weakref__")
+    __slots__ = ("__weakref__", "_conn", "_server", "id", "remoteAddress", "remoteFamily", "remotePort")
 
     def __init__(self, server: Server, conn: StreamProtocol) -> None:
         self._server = server

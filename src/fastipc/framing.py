@@ -15,11 +15,11 @@ import platform
 __all__ = [
     "IMPLEMENTATION",
     "OMITTED",
+    "EventDecoder",
+    "EventEncoder",
     "encode_event",
     "encode_raw",
     "js_number",
-    "EventDecoder",
-    "EventEncoder",
 ]
 
 

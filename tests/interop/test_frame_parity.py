@@ -108,7 +108,7 @@ def node_frames(node, tmp_path_factory):
     """Every case's frame as node-ipc 14.0.0's encoder writes it."""
     path = str(tmp_path_factory.mktemp("oracle") / "cases.json")
     _write_cases(path, CASES)
-    return dict(zip([c[0] for c in CASES], _node(node, "encode", path)))
+    return dict(zip([c[0] for c in CASES], _node(node, "encode", path), strict=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -129,7 +129,7 @@ def test_decoder_reads_node_ipc_frames(framing_impl, node_frames):
     stream = b"".join(node_frames[c[0]] for c in CASES)
     events = framing_impl.EventDecoder().feed(stream)
     assert [t for t, _ in events] == [c[1] for c in CASES]
-    by_id = dict(zip([c[0] for c in CASES], events))
+    by_id = dict(zip([c[0] for c in CASES], events, strict=True))
     assert by_id["omitted"][1] == {}
     assert by_id["bytes"][1] == b"\x00\x01\x7f\x80\xff"
     assert by_id["bytes-nested"][1] == {"blob": b"hi"}

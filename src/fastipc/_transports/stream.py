@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import IPCProtocolError
 
-__all__ = ["StreamProtocol", "StreamOwner"]
+__all__ = ["StreamOwner", "StreamProtocol"]
 
 #: Bytes queued in the kernel-side transport buffer before the writer is
 #: paused (asyncio's pause_writing), and the level it must drain to.
