@@ -124,7 +124,9 @@ class StreamProtocol(asyncio.Protocol):
             if self.closed:
                 return False
             if not on_loop:
-                while self._paused and not self.closed:
+                # Wait while the peer is behind, or while the loop has not
+                # yet taken the last HIGH_WATER bytes queued here.
+                while (self._paused or self._queued_bytes >= HIGH_WATER) and not self.closed:
                     self._resumed.wait(0.5)
                 if self.closed:
                     return False
@@ -156,6 +158,8 @@ class StreamProtocol(asyncio.Protocol):
             self._queue = []
             self._queued_bytes = 0
             self._flush_scheduled = False
+            if not self._paused:
+                self._resumed.notify_all()
         if not queue or self.transport is None or self.closed:
             return
         self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
