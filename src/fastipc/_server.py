@@ -100,6 +100,7 @@ class Server(EventEmitter):
         self._identify = bool(config.identifyPeer)
         self._log_payloads = bool(config.logPayloads)
         self._handle: LoopHandle | None = None
+        self._sock: _socket.socket | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
         self._started: asyncio.Future[None] | None = None
         self._stopped = False
@@ -112,7 +113,7 @@ class Server(EventEmitter):
         """Whether the server is accepting connections."""
         return self.server is not None and self.server.is_serving()
 
-    def start(self) -> None:
+    def start(self, sock: _socket.socket | None = None) -> None:
         """Start listening; ``start`` handlers run once it does.
 
         Local socket paths are prepared first as node-ipc does: the socket
@@ -122,6 +123,13 @@ class Server(EventEmitter):
         From synchronous code this returns once the server listens and
         raises what stopped it from listening; inside a running event loop it
         returns at once (await :meth:`wait_started`).
+
+        Args:
+            sock: a socket that already listens, to serve on instead of
+                binding ``path`` or ``host:port``: the pre-fork pattern,
+                where a parent binds once and forked workers each serve the
+                socket they inherited. The path is then neither prepared,
+                unlinked nor removed on :meth:`stop`.
 
         Raises:
             SocketRootError: Raised when the socket root is unsafe.
@@ -133,7 +141,8 @@ class Server(EventEmitter):
             raise IPCError("server already started; stop() it first")
         if not self.path:
             raise IPCError("server path not specified")
-        if self.port is None and sys.platform != "win32":
+        self._sock = sock
+        if sock is None and self.port is None and sys.platform != "win32":
             prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
             if self.config.unlink:
                 unlink_socket(self.path)
@@ -154,7 +163,12 @@ class Server(EventEmitter):
         self._started = loop.create_future()
         factory = self._protocol_factory(loop)
         try:
-            if self.port is None:
+            if self._sock is not None:
+                if self._sock.family == getattr(_socket, "AF_UNIX", None):
+                    self.server = await loop.create_unix_server(factory, sock=self._sock)
+                else:
+                    self.server = await loop.create_server(factory, sock=self._sock)
+            elif self.port is None:
                 if sys.platform == "win32":  # pragma: no cover - named pipes come later
                     raise IPCError(f"named pipes are not supported yet: {pipe_path(self.path)}")
                 # Bind ourselves: asyncio would silently remove a socket
@@ -225,7 +239,7 @@ class Server(EventEmitter):
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-            if self.port is None and self.path and sys.platform != "win32":
+            if self._sock is None and self.port is None and self.path and sys.platform != "win32":
                 try:
                     unlink_socket(self.path)
                 except OSError:

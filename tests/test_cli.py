@@ -1,0 +1,460 @@
+"""``python -m fastipc``: every subcommand as a real process, also against
+node-ipc 14 peers on Node 22."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fastipc import IPC
+from fastipc.__main__ import event_line, main
+
+from .conftest import ROOT
+
+CLI_NODE = ROOT / "tests" / "cli_node"
+TIMEOUT = 15
+
+
+def python_env() -> dict[str, str]:
+    """The environment for child processes: this working tree's fastipc."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Process:
+    """A child process whose stdout and stderr lines are read as they come.
+
+    Use it as a context manager: on exit the process is killed if still
+    running, reaped, and its pipes closed.
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=env if env is not None else python_env(),
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._lines: dict[str, queue.Queue[str | None]] = {
+            "out": queue.Queue(),
+            "err": queue.Queue(),
+        }
+        self._readers = [
+            threading.Thread(
+                target=self._read, args=(self.proc.stdout, "out", self.out), daemon=True
+            ),
+            threading.Thread(
+                target=self._read, args=(self.proc.stderr, "err", self.err), daemon=True
+            ),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, pipe: Any, name: str, lines: list[str]) -> None:
+        for line in pipe:
+            line = line.rstrip("\n")
+            lines.append(line)
+            self._lines[name].put(line)
+        self._lines[name].put(None)
+
+    def expect(self, pattern: str, stream: str = "out", timeout: float = TIMEOUT) -> re.Match[str]:
+        """Wait for the next line of ``stream`` matching ``pattern``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self._lines[stream].get(timeout=max(left, 0.001))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no line matching {pattern!r} within {timeout} s: {self.report()}"
+                ) from None
+            if line is None:
+                self._lines[stream].put(None)
+                raise AssertionError(f"{stream} ended before {pattern!r}: {self.report()}")
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        """Wait for the process to end; then every line has been read."""
+        code = self.proc.wait(timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        return code
+
+    def signal(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.wait()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The JSON lines of stdout (a Node peer also prints "listening")."""
+        return [json.loads(line) for line in self.out if line.startswith("{")]
+
+    def report(self) -> str:
+        return f"{self.args}\nstdout: {self.out}\nstderr: {self.err}"
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.wait()
+        finally:
+            self.proc.stdout.close()  # type: ignore[union-attr]
+            self.proc.stderr.close()  # type: ignore[union-attr]
+
+
+def fastipc(*args: str) -> Process:
+    return Process([sys.executable, "-m", "fastipc", *args])
+
+
+def run_fastipc(*args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fastipc", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=python_env(),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def root() -> Iterator[str]:
+    """A socket root of the test's own (short enough for AF_UNIX paths)."""
+    with tempfile.TemporaryDirectory(prefix="fipc-", dir="/tmp") as path:
+        yield path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- unit
+
+
+def test_event_line_is_compact_utf8_json_with_buffers():
+    assert (
+        event_line("m", "wörld 🌍", "local#1") == '{"type":"m","data":"wörld 🌍","from":"local#1"}'
+    )
+    line = event_line("b", {"raw": b"\x00\xff"}, "x")
+    assert json.loads(line)["data"] == {"raw": {"type": "Buffer", "data": [0, 255]}}
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["emit"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["emit", "world", "message", "{not json"])
+    assert exc.value.code == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve"])
+    assert "needs an ID" in capsys.readouterr().err
+
+
+def test_console_script_is_declared():
+    tomllib = pytest.importorskip("tomllib")
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    assert project["scripts"]["fastipc"] == "fastipc.__main__:main"
+
+
+# ---------------------------------------------------------------- serve / emit
+
+
+def test_serve_by_id_prints_what_emit_sends(root):
+    with fastipc("serve", "world", "--socket-root", root) as server:
+        path = server.expect(r"serving on (.*)$", "err").group(1)
+        assert path == os.path.join(root, "app.world")
+        for args in (
+            ["message", '"hello wörld 🌍"'],
+            ["ping"],
+            ["obj", '{"id":"bob","n":[1,null,1e3]}'],
+        ):
+            done = run_fastipc("emit", "world", *args, "--socket-root", root)
+            assert done.returncode == 0, done.stderr
+            server.expect(args[0])
+        assert server.signal(signal.SIGINT) == 0
+        assert not os.path.exists(path)  # stopped cleanly: the socket is gone
+    assert server.events() == [
+        {"type": "message", "data": "hello wörld 🌍", "from": "local#1"},
+        {"type": "ping", "data": {}, "from": "local#2"},  # omitted data is {}
+        {
+            "type": "obj",
+            "data": {"id": "bob", "n": [1, None, 1000.0]},
+            "from": "bob",
+        },  # identifyPeer
+    ]
+
+
+def test_serve_tcp_names_peer_addresses_and_stops_on_sigterm():
+    with fastipc("serve", "--tcp", "127.0.0.1:0") as server:
+        port = int(server.expect(r"serving on 127\.0\.0\.1:(\d+)$", "err").group(1))
+        done = run_fastipc("emit", "x", "message", "[1,2]", "--tcp", f"127.0.0.1:{port}")
+        assert done.returncode == 0, done.stderr
+        server.expect("message")
+        assert server.signal(signal.SIGTERM) == 0
+    [event] = server.events()
+    assert event["type"] == "message" and event["data"] == [1, 2]
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", event["from"])
+
+
+def test_serve_and_emit_with_custom_delimiter_appspace_and_parser(root):
+    common = [
+        "--socket-root",
+        root,
+        "--appspace",
+        "my.",
+        "--delimiter",
+        r"\n",
+        "--parser",
+        "guarded",
+    ]
+    with fastipc("serve", "svc", *common) as server:
+        server.expect("serving on .*/my.svc$", "err")
+        done = run_fastipc("emit", "svc", "hi", '"x\\fy"', *common)
+        assert done.returncode == 0, done.stderr
+        server.expect("hi")
+        assert server.signal(signal.SIGINT) == 0
+    assert server.events()[0]["data"] == "x\fy"
+
+
+def test_serve_with_explicit_path(root):
+    path = os.path.join(root, "explicit.sock")
+    with fastipc("serve", "--path", path) as server:
+        server.expect("serving on", "err")
+        assert run_fastipc("emit", "any", "e", "null", "--path", path).returncode == 0
+        server.expect('"e"')
+        assert server.signal(signal.SIGINT) == 0
+    assert server.events() == [{"type": "e", "data": None, "from": "local#1"}]
+
+
+def test_serve_reports_a_path_that_is_not_a_socket(root):
+    path = os.path.join(root, "file")
+    open(path, "w").close()
+    done = run_fastipc("serve", "--path", path)
+    assert done.returncode == 1
+    assert "not a socket" in done.stderr
+
+
+def test_emit_fails_clearly_when_nobody_listens(root):
+    started = time.monotonic()
+    done = run_fastipc("emit", "nobody", "message", "--socket-root", root, "--timeout", "0.5")
+    assert done.returncode == 1
+    assert "could not connect to 'nobody'" in done.stderr
+    assert "within 0.5 s" in done.stderr
+    assert time.monotonic() - started < 5
+
+
+def test_emit_waits_for_a_server_that_starts_late(root):
+    with fastipc(
+        "emit", "late", "message", '"on time"', "--socket-root", root, "--timeout", "10"
+    ) as emit:
+        time.sleep(0.8)  # emit is retrying by now
+        assert emit.proc.poll() is None
+        with fastipc("serve", "late", "--socket-root", root) as server:
+            server.expect("serving on", "err")
+            assert emit.wait() == 0, emit.report()
+            server.expect("on time")
+            assert server.signal(signal.SIGINT) == 0
+
+
+# ---------------------------------------------------------------- listen
+
+
+def test_listen_prints_what_a_server_sends(root):
+    world = IPC()
+    world.config.id = "world"
+    world.config.silent = True
+    world.config.socketRoot = root + "/"
+    server = world.serve()
+
+    @server.on("hello")
+    def hello(data, sock):
+        server.emit(sock, "reply", {"got": data})
+        server.emit(sock, "raw", b"\x01\x02".decode())
+
+    server.start()
+    try:
+        with fastipc(
+            "listen", "world", "--socket-root", root, "--send", "hello", '"hi"', "--count", "2"
+        ) as listen:
+            assert listen.wait() == 0, listen.report()
+        assert listen.events() == [
+            {"type": "reply", "data": {"got": "hi"}, "from": "world"},
+            {"type": "raw", "data": "\x01\x02", "from": "world"},
+        ]
+        assert "connected to world" in listen.err[0]
+    finally:
+        server.stop()
+
+
+def test_listen_exits_cleanly_on_sigint_while_retrying(root):
+    with fastipc("listen", "absent", "--socket-root", root) as listen:
+        time.sleep(0.5)
+        assert listen.signal(signal.SIGINT) == 0
+    assert listen.out == []
+
+
+def test_listen_timeout(root):
+    done = run_fastipc("listen", "absent", "--socket-root", root, "--timeout", "0.3")
+    assert done.returncode == 1
+    assert "could not connect" in done.stderr
+
+
+# ---------------------------------------------------------------- demo
+
+
+def test_demo_reports_messages_per_second():
+    done = run_fastipc("demo", "--workers", "2", "--seconds", "1", timeout=30)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "starting 2 worker processes" in lines[0]
+    assert any(re.search(r"\[\s*1s\]\s+[\d,]+ msg/s", line) for line in lines), lines
+    total = re.search(r"total: ([\d,]+) messages in [\d.]+ s = ([\d,]+) msg/s", lines[-1])
+    assert total, lines
+    assert int(total.group(1).replace(",", "")) > 100
+
+
+def test_demo_with_a_socket_root_and_sigint(root):
+    with fastipc("demo", "--workers", "1", "--seconds", "30", "--socket-root", root) as demo:
+        demo.expect("exchanging request/reply")
+        demo.expect(r"msg/s")
+        assert demo.signal(signal.SIGINT) == 0
+    assert demo.out[-1].startswith("total:")
+    assert os.listdir(root) == []  # the server removed its socket
+
+
+# ---------------------------------------------------------------- node-ipc 14 peers
+
+
+def node_peer(node, script: str, *args: str) -> Process:
+    env = dict(os.environ)
+    return Process([str(node), str(CLI_NODE / script), *args], env=env)
+
+
+@pytest.mark.interop
+def test_emit_to_a_node_ipc_server(node, root):
+    path = os.path.join(root, "node.sock")
+    greet = json.dumps([["message", "welcome"]])  # the server writes first: emit must cope
+    with node_peer(node, "server.mjs", "path", path, greet) as server:
+        server.expect("listening")
+        for args in (["message", '"hé 🌍"'], ["ping"], ["obj", '{"a":[1,null,{"b":true}]}']):
+            done = run_fastipc("emit", "node", *args, "--path", path)
+            assert done.returncode == 0, done.stderr
+            server.expect(f'"type":"{args[0]}"')
+        assert server.signal(signal.SIGTERM) == 0
+    assert server.events() == [
+        {"type": "message", "data": "hé 🌍"},
+        {"type": "ping", "data": {}},
+        {"type": "obj", "data": {"a": [1, None, {"b": True}]}},
+    ]
+
+
+@pytest.mark.interop
+def test_emit_to_a_node_ipc_tcp_server(node):
+    port = free_port()
+    with node_peer(node, "server.mjs", "tcp", str(port), "[]") as server:
+        server.expect("listening")
+        done = run_fastipc("emit", "node", "message", '"over tcp"', "--tcp", f"127.0.0.1:{port}")
+        assert done.returncode == 0, done.stderr
+        server.expect("over tcp")
+        assert server.signal(signal.SIGTERM) == 0
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("transport", ["path", "tcp"])
+def test_listen_to_a_node_ipc_server(node, root, transport):
+    if transport == "path":
+        where = os.path.join(root, "node.sock")
+        to = ["--path", where]
+    else:
+        where = str(free_port())
+        to = ["--tcp", f"127.0.0.1:{where}"]
+    greet = json.dumps(
+        [
+            ["message", "hi from node"],
+            ["obj", {"n": 2**53 - 1, "s": "ü"}],
+            ["buf", None],
+            ["buffer", [0, 1, 255]],
+        ]
+    )
+    with node_peer(node, "server.mjs", transport, where, greet) as server:
+        server.expect("listening")
+        with fastipc(
+            "listen", "node", *to, "--count", "4", "--send", "hello", '{"id":"py"}'
+        ) as listen:
+            assert listen.wait() == 0, listen.report()
+        server.expect('"type":"hello"')
+        assert server.signal(signal.SIGTERM) == 0
+    # a Node Buffer travels in its JSON form, and prints as it came
+    assert listen.events() == [
+        {"type": "message", "data": "hi from node", "from": "node"},
+        {"type": "obj", "data": {"n": 2**53 - 1, "s": "ü"}, "from": "node"},
+        {"type": "buf", "data": None, "from": "node"},
+        {"type": "buffer", "data": {"type": "Buffer", "data": [0, 1, 255]}, "from": "node"},
+    ]
+    assert server.events() == [{"type": "hello", "data": {"id": "py"}}]
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("transport", ["path", "tcp"])
+def test_serve_prints_what_a_node_ipc_client_sends(node, root, transport):
+    if transport == "path":
+        where = os.path.join(root, "py.sock")
+        serve = fastipc("serve", "--path", where)
+    else:
+        serve = fastipc("serve", "--tcp", "127.0.0.1:0")
+    with serve as server:
+        ready = server.expect(r"serving on (.*)$", "err").group(1)
+        if transport == "tcp":
+            where = ready.rpartition(":")[2]
+        events = [["message", "from node"], ["ping"], ["obj", {"id": "node-1", "x": "ü"}]]
+        client = subprocess.run(
+            [str(node), str(CLI_NODE / "client.mjs"), transport, where, json.dumps(events)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert client.returncode == 0, client.stderr
+        server.expect('"type":"obj"')
+        assert server.signal(signal.SIGINT) == 0
+    got = server.events()
+    assert [(e["type"], e["data"]) for e in got] == [
+        ("message", "from node"),
+        ("ping", {}),  # node-ipc sends undefined data as {}
+        ("obj", {"id": "node-1", "x": "ü"}),
+    ]
+    assert got[2]["from"] == "node-1"
+    if transport == "tcp":
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", got[0]["from"])
+    else:
+        assert got[0]["from"] == "local#1"
