@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import math
 import socket as _socket
 import sys
@@ -14,7 +15,14 @@ from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._transports.stream import StreamProtocol
-from ._wire import decoder_for, encoder_for, profile_of, raw_payload
+from ._wire import (
+    decoder_for,
+    encoder_for,
+    message_timeout_of,
+    pending_limit_of,
+    profile_of,
+    raw_payload,
+)
 from .errors import BackpressureError, IPCError, IPCNotConnectedError, IPCProtocolError
 
 __all__ = ["Client"]
@@ -56,6 +64,12 @@ class Client(EventEmitter):
         self._encoder = encoder_for(config)
         self._encode = self._encoder.encode
         self._log_payloads = bool(config.logPayloads)
+        self._message_timeout = message_timeout_of(config)
+        self._pending_limit = pending_limit_of(config)
+        # sync: one message in flight; the next waits for any answer
+        self._sync = bool(config.sync)
+        self._sync_queue: deque[bytes] = deque()
+        self._sync_busy = False
         decoder_for(config)  # check the profile's settings now
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
@@ -161,8 +175,13 @@ class Client(EventEmitter):
             if self._log_payloads:
                 self._log("received event", name, data)
             dispatch(name, data)
+            if self._sync:
+                self._sync_next()
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
+        if conn.closed or conn.failed:
+            return
+        conn.failed = True
         self.protocolViolation = True
         self._log("IPC protocol error", error.code, str(error))
         logger.warning("closing the connection to %r: %s: %s", self.id, error.code, error)
@@ -263,21 +282,52 @@ class Client(EventEmitter):
         frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
         if self._log_payloads:
             self._log("dispatching event to", self.id, self.path, ":", "<raw-buffer>" if self._raw else type, data)
-        conn = self._conn
-        if conn is not None and not conn.closed:
-            return conn.write(frame)
         if self.destroyed or self.explicitlyDisconnected:
             raise IPCNotConnectedError(f"cannot emit to {self.id!r}: the client is disconnected")
         handle = self._handle
+        if self._sync:
+            # the queue lives on the loop thread, where answers arrive
+            if handle is not None and not handle.in_loop_thread():
+                handle.call(self._sync_send, frame)
+                return True
+            return self._sync_send(frame)
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            return self._write(conn, frame)
         if handle is not None and not handle.in_loop_thread():
             handle.call(self._emit_later, frame)
             return True
         return self._emit_later(frame)
 
+    def _write(self, conn: StreamProtocol, frame: bytes) -> bool:
+        limit = self._pending_limit
+        if limit is not None and conn.pending_bytes + len(frame) > limit:
+            error = BackpressureError(
+                f"{conn.pending_bytes + len(frame)} bytes would wait for {self.id!r}, "
+                f"which is not reading; maxPendingBytes is {limit:g}"
+            )
+            if self._handle is not None:
+                self._handle.call(self._protocol_failed, conn, error)
+            return False
+        return conn.write(frame)
+
+    def _sync_send(self, frame: bytes) -> bool:
+        if self._sync_busy:
+            self._sync_queue.append(frame)
+            return True
+        self._sync_busy = True
+        return self._emit_later(frame)
+
+    def _sync_next(self) -> None:
+        if self._sync_queue:
+            self._emit_later(self._sync_queue.popleft())
+        else:
+            self._sync_busy = False
+
     def _emit_later(self, frame: bytes) -> bool:
         conn = self._conn
         if conn is not None and not conn.closed:
-            return conn.write(frame)
+            return self._write(conn, frame)
         limit = self.config.maxPendingBytes
         if self._backlog_bytes + len(frame) > limit and limit != math.inf:
             error = BackpressureError(

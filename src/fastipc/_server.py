@@ -12,10 +12,23 @@ from ._config import Config, pipe_path
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
-from ._paths import prepare_socket_root, unlink_socket, widen_socket_mode
+from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
 from ._transports.stream import StreamProtocol
-from ._wire import decoder_for, encoder_for, profile_of, raw_payload
-from .errors import IPCError, IPCNotConnectedError, IPCProtocolError
+from ._wire import (
+    decoder_for,
+    encoder_for,
+    message_timeout_of,
+    pending_limit_of,
+    profile_of,
+    raw_payload,
+)
+from .errors import (
+    BackpressureError,
+    IPCError,
+    IPCNotConnectedError,
+    IPCProtocolError,
+    SocketRootError,
+)
 
 __all__ = ["IPCSocket", "Server"]
 
@@ -99,6 +112,8 @@ class Server(EventEmitter):
         self._encode = self._encoder.encode
         self._identify = bool(config.identifyPeer)
         self._log_payloads = bool(config.logPayloads)
+        self._message_timeout = message_timeout_of(config)
+        self._pending_limit = pending_limit_of(config)
         self._handle: LoopHandle | None = None
         self._sock: _socket.socket | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
@@ -142,6 +157,16 @@ class Server(EventEmitter):
         if not self.path:
             raise IPCError("server path not specified")
         self._sock = sock
+        if self._profile == "assured" and self.port is None and sock is None:
+            if not self.config.secureSocketRoot:
+                raise SocketRootError(
+                    "the assured parser requires secureSocketRoot=True for local sockets"
+                )
+            if not path_in_root(self.config.socketRoot, self.path):
+                raise SocketRootError(
+                    f"the assured parser requires the local socket {self.path!r} to sit "
+                    f"directly inside socketRoot {self.config.socketRoot!r}"
+                )
         if sock is None and self.port is None and sys.platform != "win32":
             prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
             if self.config.unlink:
@@ -291,6 +316,9 @@ class Server(EventEmitter):
                 dispatch(name, data, sock)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
+        if conn.closed or conn.failed or conn not in self._by_conn:
+            return
+        conn.failed = True
         self._log("IPC protocol error", error.code, str(error))
         logger.warning("closing a connection: %s: %s", error.code, error)
         conn.close(abort=True)
@@ -340,7 +368,20 @@ class Server(EventEmitter):
         if socket._conn.closed:
             self._dispatch("error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed"))
             return False
-        return socket._conn.write(frame)
+        return self._write(socket._conn, frame)
+
+    def _write(self, conn: StreamProtocol, frame: bytes) -> bool:
+        limit = self._pending_limit
+        if limit is not None and conn.pending_bytes + len(frame) > limit:
+            # guarded/assured: a peer that does not read loses its connection
+            # rather than make the server buffer without bound
+            error = BackpressureError(
+                f"{conn.pending_bytes + len(frame)} bytes would wait for a client that is "
+                f"not reading; maxPendingBytes is {limit:g}"
+            )
+            self._loop_call(self._protocol_failed, conn, error)
+            return False
+        return conn.write(frame)
 
     def broadcast(self, type: Any, data: Any = OMITTED) -> bool:
         """Send one event to every connected client; it is encoded once.
@@ -355,7 +396,7 @@ class Server(EventEmitter):
             self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
         ok = True
         for sock in list(self.sockets):
-            if not sock._conn.closed and not sock._conn.write(frame):
+            if not sock._conn.closed and not self._write(sock._conn, frame):
                 ok = False
         return ok
 

@@ -7,7 +7,15 @@ from typing import Any
 from ._config import Config
 from .framing import EventDecoder, EventEncoder, encode_raw
 
-__all__ = ["decoder_for", "encoder_for", "profile_of", "raw_payload"]
+__all__ = [
+    "decoder_for",
+    "encoder_for",
+    "guarded",
+    "message_timeout_of",
+    "pending_limit_of",
+    "profile_of",
+    "raw_payload",
+]
 
 
 def profile_of(config: Config) -> str:
@@ -43,3 +51,27 @@ def encoder_for(config: Config) -> EventEncoder:
 def raw_payload(config: Config, payload: Any) -> bytes:
     """Raw-mode bytes for ``payload`` with ``config.encoding``."""
     return encode_raw(payload, config.encoding)
+
+
+def guarded(config: Config) -> bool:
+    """Whether the profile is guarded or assured (not fast, not raw)."""
+    return profile_of(config) in ("guarded", "assured")
+
+
+def message_timeout_of(config: Config) -> float:
+    """Seconds an unfinished inbound frame may wait; 0 when unlimited.
+
+    node-ipc applies ``messageTimeout`` under guarded and assured only.
+    """
+    if not guarded(config):
+        return 0.0
+    return float(config.messageTimeout) / 1000.0
+
+
+def pending_limit_of(config: Config) -> float | None:
+    """The outbound queue limit per connection (``maxPendingBytes``) under
+    guarded and assured, else ``None`` (node-ipc bounds writes only there)."""
+    if not guarded(config):
+        return None
+    limit = config.maxPendingBytes
+    return None if limit == float("inf") else float(limit)

@@ -13,7 +13,7 @@ import asyncio
 import threading
 from typing import Any, Protocol
 
-from ..errors import IPCProtocolError
+from ..errors import IPCProtocolError, MessageTimeoutError
 
 __all__ = ["StreamOwner", "StreamProtocol"]
 
@@ -53,6 +53,7 @@ class StreamProtocol(asyncio.Protocol):
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.failed = False  # a protocol error is closing it
         self._queue: list[bytes] = []
         self._queued_bytes = 0
         self._flush_scheduled = False
@@ -61,6 +62,9 @@ class StreamProtocol(asyncio.Protocol):
         self._resumed = threading.Condition(self._lock)
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._closed_future: asyncio.Future[None] = loop.create_future()
+        # guarded/assured: seconds an unfinished frame may wait (0: no limit)
+        self._message_timeout: float = getattr(owner, "_message_timeout", 0.0)
+        self._message_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ asyncio
 
@@ -76,16 +80,41 @@ class StreamProtocol(asyncio.Protocol):
         except IPCProtocolError as error:
             if error.events:
                 self.owner._events_received(self, error.events)
+            self._clear_message_timer()
             self.owner._protocol_failed(self, error)
             return
         if events:
             self.owner._events_received(self, events)
+        if self._message_timeout:
+            if self.decoder.pending:
+                if self._message_timer is None and not self.closed:
+                    self._message_timer = self.loop.call_later(self._message_timeout, self._message_timed_out)
+            else:
+                self._clear_message_timer()
+
+    def _message_timed_out(self) -> None:
+        self._message_timer = None
+        if self.closed:
+            return
+        pending = self.decoder.pending
+        self.decoder.reset()
+        error = MessageTimeoutError(
+            f"an unfinished message of {pending} bytes waited longer than "
+            f"messageTimeout ({self._message_timeout * 1000:g} ms)"
+        )
+        self.owner._protocol_failed(self, error)
+
+    def _clear_message_timer(self) -> None:
+        if self._message_timer is not None:
+            self._message_timer.cancel()
+            self._message_timer = None
 
     def eof_received(self) -> bool | None:
         return None  # close our side too, as Node's allowHalfOpen=false does
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._clear_message_timer()
         with self._lock:
             self._queue.clear()
             self._queued_bytes = 0
