@@ -319,7 +319,9 @@ class Config:
         return iter(self._values)
 
     def __contains__(self, key: object) -> bool:
-        return _ALIASES.get(key, key) in self._values  # type: ignore[arg-type]
+        if not isinstance(key, str):
+            return False
+        return _ALIASES.get(key, key) in self._values
 
     def copy(self) -> Config:
         """A snapshot: servers and clients keep the config they were made with."""

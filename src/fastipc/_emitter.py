@@ -67,7 +67,7 @@ class EventEmitter:
         handlers = self._handlers.get(event)
         if not handlers:
             return
-        if handler is None or handler == "*":
+        if handler is None:
             del self._handlers[event]
             return
         remaining = list(handlers)

@@ -453,7 +453,7 @@ class _Profile:
             )
         self.allow_reserved = allowReservedEvents and profile != "assured"
         allowed: frozenset[str] | None = None
-        if allowedEvents is not None and allowedEvents is not False:
+        if allowedEvents is not None and allowedEvents is not False:  # type: ignore[comparison-overlap]
             if isinstance(allowedEvents, (str, bytes)) or not isinstance(
                 allowedEvents, (list, tuple, set, frozenset)
             ):
@@ -510,7 +510,7 @@ class _Profile:
             )
 
 
-def _decode_frame(frame: bytes, profile: _Profile) -> tuple[str, Any]:
+def _decode_frame(frame: bytes, profile: _Profile) -> tuple[Any, Any]:
     try:
         message = _json.loads(frame)
     except ValueError:
@@ -525,7 +525,7 @@ def _decode_frame(frame: bytes, profile: _Profile) -> tuple[str, Any]:
             f"received message must be a JSON object, got {type(message).__name__}",
         )
     name = message.get("type")
-    profile.check_type(name)
+    profile.check_type(name)  # a non-empty str from here on
     data = message.get("data")
     if _BUFFER_MARK in frame and (type(data) is dict or type(data) is list):
         data = _revive_buffers(data)

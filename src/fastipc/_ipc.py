@@ -25,12 +25,13 @@ class ClientStore(MutableMapping[str, Client]):
     (``of.world``)."""
 
     __slots__ = ("_clients",)
+    _clients: dict[str, Client]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_clients", {})
 
     def __getitem__(self, id: str) -> Client:
-        return self._clients[id]  # type: ignore[no-any-return]
+        return self._clients[id]
 
     def __setitem__(self, id: str, client: Client) -> None:
         self._clients[id] = client
@@ -46,7 +47,7 @@ class ClientStore(MutableMapping[str, Client]):
 
     def __getattr__(self, id: str) -> Client:
         try:
-            return self._clients[id]  # type: ignore[no-any-return]
+            return self._clients[id]
         except KeyError:
             raise AttributeError(f"ipc.of has no client {id!r}") from None
 

@@ -19,7 +19,7 @@ import json as _stdlib_json
 import os
 import re
 from collections.abc import Callable
-from json.encoder import encode_basestring as _stdlib_quote  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _stdlib_quote
 from typing import Any
 
 __all__ = ["ENGINE", "dumps_str", "join_surrogate_pairs", "loads", "quote_surrogates"]

@@ -45,7 +45,8 @@ class IPCError(Exception):
         if code is not None:
             self.code = code
 
-    def __reduce__(self):  # keep the code across pickling (multiprocessing)
+    def __reduce__(self) -> tuple[object, tuple[type[IPCError], str, str]]:
+        # keep the code across pickling (multiprocessing)
         return (_rebuild, (type(self), str(self), self.code))
 
 

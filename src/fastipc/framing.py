@@ -40,7 +40,7 @@ if _want_extension():
             js_number,
         )
     except ImportError:
-        from ._framing_py import (
+        from ._framing_py import (  # type: ignore[assignment]
             IMPLEMENTATION,
             OMITTED,
             EventDecoder,
@@ -50,7 +50,7 @@ if _want_extension():
             js_number,
         )
 else:
-    from ._framing_py import (
+    from ._framing_py import (  # type: ignore[assignment]
         IMPLEMENTATION,
         OMITTED,
         EventDecoder,
