@@ -11,6 +11,7 @@ from ._config import Config
 from ._constants import OMITTED
 from ._ipc import IPC, ClientStore, ipc
 from ._server import IPCSocket, Server
+from ._udp import UDPPeer, UDPServer
 from .errors import (
     AssuredTLSError,
     AssuredTransportError,
@@ -53,6 +54,8 @@ __all__ = [
     "IPCNotConnectedError",
     "IPCProtocolError",
     "IPCSocket",
+    "UDPPeer",
+    "UDPServer",
     "InvalidEventError",
     "InvalidJSONError",
     "InvalidMessageError",

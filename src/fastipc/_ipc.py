@@ -11,6 +11,7 @@ from typing import Any
 from ._client import Client
 from ._config import Config
 from ._server import Server
+from ._udp import UDPServer
 from .errors import IPCConfigError
 
 __all__ = ["IPC", "ClientStore", "ipc"]
@@ -167,13 +168,22 @@ class IPC:
             port = self.config.networkPort
         if callable(UDPType):
             UDPType, callback = None, UDPType
-        if UDPType:
-            raise IPCConfigError(f"serveNet UDPType {UDPType!r}: UDP servers are not supported yet")
         if not isinstance(host, str):
             raise IPCConfigError(f"serveNet host must be a str, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise IPCConfigError(f"serveNet port must be an int in 0..65535, got {port!r}")
-        server = Server(self.config.copy(), host=host, port=port, log=self._library_log)
+        server: Server
+        if UDPType:
+            if not isinstance(UDPType, str) or UDPType.lower() not in ("udp4", "udp6"):
+                raise IPCConfigError(f"serveNet UDPType must be 'udp4' or 'udp6', got {UDPType!r}")
+            UDPType = UDPType.lower()
+            if UDPType == "udp4" and host == "::1":
+                host = "127.0.0.1"  # as node-ipc: bind a udp4 socket to an IPv4 address
+            server = UDPServer(
+                self.config.copy(), host=host, port=port, UDPType=UDPType, log=self._library_log
+            )
+        else:
+            server = Server(self.config.copy(), host=host, port=port, log=self._library_log)
         if callback is not None:
             server.on("start", _no_args(callback))
         self.server = server
