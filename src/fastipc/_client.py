@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 import math
 import socket as _socket
+import ssl
 import sys
+from collections import deque
 from typing import Any
 
 from ._config import Config, pipe_path
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
+from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
 from ._transports.stream import StreamProtocol
 from ._wire import (
     decoder_for,
@@ -100,6 +102,16 @@ class Client(EventEmitter):
 
     def _start(self) -> None:
         """Begin connecting (called by ``connectTo`` after its callback)."""
+        if self.port is not None and self._handle is None:
+            # TLS files are read and checked, and assured's demand for mutual
+            # TLS enforced, before anything connects (node-ipc 14 throws from
+            # connectToNet); a client that cannot connect is destroyed.
+            try:
+                check_network_transport(self.config, server=False)
+                self._ssl = client_context(self.config) if self.config.tls else None
+            except IPCError:
+                self.destroyed = True
+                raise
         if self._handle is None:
             self._handle = acquire_loop()
         self._handle.call(self._connect)
@@ -122,8 +134,9 @@ class Client(EventEmitter):
                 self._log("connecting client on local socket", self.path)
                 await loop.create_unix_connection(lambda: conn, self.path)
             else:
-                self._log("connecting client via TCP", self.path, self.port)
-                await loop.create_connection(lambda: conn, self.path, self.port, **self._interface())
+                tls = self._tls_options()
+                self._log("connecting client via TLS" if tls else "connecting client via TCP", self.path, self.port)
+                await loop.create_connection(lambda: conn, self.path, self.port, **self._interface(), **tls)
         except OSError as exc:
             self._connecting = False
             if self.explicitlyDisconnected:
@@ -135,6 +148,16 @@ class Client(EventEmitter):
         except BaseException:
             self._connecting = False
             raise
+
+    def _tls_options(self) -> dict[str, Any]:
+        context: ssl.SSLContext | None = getattr(self, "_ssl", None)
+        if context is None:
+            return {}
+        return {
+            "ssl": context,
+            "server_hostname": server_name(self.config, str(self.path)),
+            "ssl_handshake_timeout": HANDSHAKE_TIMEOUT,
+        }
 
     def _interface(self) -> dict[str, Any]:
         options: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket as _socket
+import ssl
 import sys
 from typing import Any
 
@@ -13,6 +14,7 @@ from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
+from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
 from ._transports.stream import StreamProtocol
 from ._wire import (
     decoder_for,
@@ -167,6 +169,13 @@ class Server(EventEmitter):
                     f"the assured parser requires the local socket {self.path!r} to sit "
                     f"directly inside socketRoot {self.config.socketRoot!r}"
                 )
+        # TLS files are read and checked, and assured's demand for mutual TLS
+        # enforced, before anything listens (node-ipc 14 throws from start()).
+        self._ssl: ssl.SSLContext | None = None
+        if self.port is not None or (sock is not None and sock.family != getattr(_socket, "AF_UNIX", None)):
+            check_network_transport(self.config, server=True)
+            if self.config.tls:
+                self._ssl = server_context(self.config, self._tls_handshake_failed)
         if sock is None and self.port is None and sys.platform != "win32":
             prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
             if self.config.unlink:
@@ -192,7 +201,7 @@ class Server(EventEmitter):
                 if self._sock.family == getattr(_socket, "AF_UNIX", None):
                     self.server = await loop.create_unix_server(factory, sock=self._sock)
                 else:
-                    self.server = await loop.create_server(factory, sock=self._sock)
+                    self.server = await loop.create_server(factory, sock=self._sock, **self._tls_options())
             elif self.port is None:
                 if sys.platform == "win32":  # pragma: no cover - named pipes come later
                     raise IPCError(f"named pipes are not supported yet: {pipe_path(self.path)}")
@@ -209,7 +218,7 @@ class Server(EventEmitter):
             else:
                 family = _socket.AF_UNSPEC
                 self.server = await loop.create_server(
-                    factory, self.path, self.port, family=family, reuse_address=True
+                    factory, self.path, self.port, family=family, reuse_address=True, **self._tls_options()
                 )
         except Exception as exc:
             self._log("server error", exc)
@@ -220,6 +229,17 @@ class Server(EventEmitter):
         self._started.set_result(None)
         self._log("starting server on", self.path, f":{self.port}" if self.port else "")
         self._dispatch("start", self)
+
+    def _tls_options(self) -> dict[str, Any]:
+        if self._ssl is None:
+            return {}
+        return {"ssl": self._ssl, "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
+
+    def _tls_handshake_failed(self, error: ssl.SSLError) -> None:
+        # The client never connected: no 'connect', no 'error' event (node-ipc
+        # emits nothing either); the server carries on. Said in the log only.
+        self._log("TLS handshake with a client failed", error)
+        logger.warning("refused a TLS client: handshake failed: %s", error)
 
     def _protocol_factory(self, loop: asyncio.AbstractEventLoop) -> Any:
         config = self.config

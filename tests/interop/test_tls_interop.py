@@ -1,0 +1,312 @@
+"""TLS and mutual TLS between fastipc and real node-ipc 14.0.0 / 9.2.1.
+
+Each test pairs a fastipc end with ``node/tls_peer.mjs`` over TLS, both sides
+using the same ``trustme`` certificates through node-ipc's file aliases
+(``private``, ``public``, ``trustedConnections``). node-ipc 9.2.1 has TLS too
+(same keys; it falls back to its bundled certificate when ``private`` is
+left out, which these tests never do). Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fastipc import IPCNotConnectedError
+
+from ..conftest import NODE_DIR
+from ..test_tls import (
+    PKI,
+    client,
+    echo_server,
+    free_port,
+    make_pki,
+    mutual_client_tls,
+    mutual_server_tls,
+    server_tls,
+)
+
+pytestmark = pytest.mark.interop
+
+WAIT = 15.0
+VERSIONS = ["14", "9"]
+
+
+@pytest.fixture(scope="module")
+def pki() -> Iterator[PKI]:
+    with tempfile.TemporaryDirectory(prefix="fipc-tlsi-", dir="/tmp") as directory:
+        yield make_pki(directory)
+
+
+class TLSPeer:
+    """One ``tls_peer.mjs`` process; :meth:`close` ends it and closes its pipes."""
+
+    def __init__(self, node: os.PathLike[str], spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self._stderr: list[str] = []
+        self.proc = subprocess.Popen(
+            [os.fspath(node), str(NODE_DIR / "tls_peer.mjs"), json.dumps(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self._readers = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip():
+                self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def poll(self, ev: str, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                self.lines.put(None)
+                return None
+            self.seen.append(line)
+            if line.get("ev") == ev:
+                return line
+
+    def wait(self, ev: str, timeout: float = WAIT) -> dict[str, Any]:
+        line = self.poll(ev, timeout)
+        if line is None:
+            pytest.fail(f"tls peer: no {ev!r} within {timeout}s; {self.diagnostics()}")
+        return line
+
+    def events(self, ev: str) -> list[dict[str, Any]]:
+        return [line for line in self.seen if line.get("ev") == ev]
+
+    def diagnostics(self) -> str:
+        return (
+            f"spec={self.spec} returncode={self.proc.poll()} seen={self.seen[-10:]} "
+            f"stderr={''.join(self._stderr)[-2000:]!r}"
+        )
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.close()  # the peer exits when stdin ends
+                    self.proc.wait(5)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+        finally:
+            for reader in self._readers:
+                reader.join(5)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+
+
+@contextlib.contextmanager
+def tls_peer(node: os.PathLike[str], **spec: Any) -> Iterator[TLSPeer]:
+    peer = TLSPeer(node, {"host": "127.0.0.1", **spec})
+    try:
+        peer.wait("ready")
+        yield peer
+    finally:
+        peer.close()
+
+
+def node_server(node: os.PathLike[str], version: str, tls: dict[str, Any], **spec: Any) -> Any:
+    port = free_port()
+    return tls_peer(node, version=version, role="server", port=port, tls=tls, **spec), port
+
+
+# ---------------------------------------------------------------- Python server, Node client
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_python_mtls_server_node_client(node, pki, version):
+    with echo_server(mutual_server_tls(pki)) as (_, srv, port):
+        with tls_peer(
+            node, version=version, role="client", port=port, tls=mutual_client_tls(pki)
+        ) as peer:
+            peer.wait("connect")
+            assert peer.wait("event")["data"] == "hello from node world!"
+        assert srv.of("message") == [("hello from node",)]
+        assert srv.of("error") == []
+        assert srv.wait_for("message") == [("hello from node",)]
+        ((_tls_version, peercert),) = srv.wait_for("handshake")
+        assert peercert, "the Node client presented its certificate"
+        srv.wait_for("socket.disconnected")
+        assert srv.of("error") == []
+
+
+def test_python_tls_server_node_client_server_auth(node, pki):
+    with echo_server(server_tls(pki)) as (_, _srv, port):
+        with tls_peer(
+            node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
+        ) as peer:
+            assert peer.wait("connect")["authorized"] is True
+            assert peer.wait("event")["data"] == "hello from node world!"
+
+
+def test_python_mtls_server_refuses_node_client_without_certificate(node, pki):
+    with echo_server(mutual_server_tls(pki)) as (_, srv, port):
+        with client(mutual_client_tls(pki), port) as (good_ipc, good):
+            good.wait_for("connect")
+            with tls_peer(
+                node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
+            ) as peer:
+                peer.wait("destroy")
+                assert peer.events("event") == []
+            good_ipc.of.world.emit("message", "still here")
+            assert good.wait_for("message") == [("still here world!",)]
+        assert len(srv.of("connect")) == 1
+        assert srv.of("message") == [("still here",)]
+        assert srv.of("error") == []
+
+
+def test_node_client_refuses_untrusted_python_server(node, pki):
+    tls = server_tls(pki, private=pki.rogue_server_key, public=pki.rogue_server_cert)
+    with echo_server(tls) as (_, srv, port):
+        with tls_peer(
+            node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
+        ) as peer:
+            error = peer.wait("error")
+            assert "certificate" in error["message"] or error["code"] in (
+                "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+                "SELF_SIGNED_CERT_IN_CHAIN",
+            )
+            assert peer.events("connect") == []
+        assert srv.of("connect") == []
+
+
+# ---------------------------------------------------------------- Node server, Python client
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_node_mtls_server_python_client(node, pki, version):
+    spec, port = node_server(node, version, mutual_server_tls(pki))
+    with spec as peer:
+        peer.wait("start")
+        with client(mutual_client_tls(pki), port) as (ipc, rec):
+            rec.wait_for("connect")
+            ipc.of.world.emit("message", "hello from python")
+            assert rec.wait_for("message") == [("hello from python world!",)]
+        connected = peer.wait("connect")
+        assert connected["authorized"] is True
+        assert connected["peer"] == "hello.client.test" or "hello.client.test" in str(
+            connected["peer"]
+        )
+        assert peer.wait("event")["data"] == "hello from python"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_node_tls_server_python_client_server_auth(node, pki, version):
+    spec, port = node_server(node, version, server_tls(pki))
+    with spec as peer:
+        peer.wait("start")
+        with client({"trustedConnections": pki.ca}, port) as (ipc, rec):
+            rec.wait_for("connect")
+            ipc.of.world.emit("message", "hi")
+            assert rec.wait_for("message") == [("hi world!",)]
+
+
+def test_node_mtls_server_refuses_python_client_without_certificate(node, pki):
+    spec, port = node_server(node, "14", mutual_server_tls(pki))
+    with spec as peer:
+        peer.wait("start")
+        with client({"trustedConnections": pki.ca}, port, maxRetries=0) as (ipc, rec):
+            with contextlib.suppress(IPCNotConnectedError):  # may be refused already
+                ipc.of.world.emit("message", "let me in")
+            rec.wait_for("destroy")
+            assert rec.of("message") == []
+        assert peer.poll("connect", 0.3) is None
+
+
+def test_python_client_refuses_wrong_host_node_server(node, pki):
+    spec, port = node_server(node, "14", server_tls(pki))
+    with spec as peer:
+        peer.wait("start")
+        tls = {"trustedConnections": pki.ca, "servername": "elsewhere.test"}
+        with client(tls, port, maxRetries=0) as (_, rec):
+            rec.wait_for("destroy")
+            assert rec.of("connect") == []
+            (error,), *_ = rec.of("error")
+            assert "elsewhere.test" in str(error) or "mismatch" in str(error)
+
+
+def test_raw_buffer_over_mtls_with_node_server(node, pki):
+    payload = b"\x00\x0c\xffraw over tls\x0c"
+    spec, port = node_server(node, "14", mutual_server_tls(pki), rawBuffer=True)
+    with spec as peer:
+        peer.wait("start")
+        with client(mutual_client_tls(pki), port, rawBuffer=True) as (ipc, rec):
+            rec.wait_for("connect")
+            ipc.of.world.emit(payload)
+            deadline = time.monotonic() + WAIT
+            while (
+                len(b"".join(a[0] for a in rec.of("data"))) < len(payload)
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.01)
+            echoed = b"".join(a[0] for a in rec.of("data"))
+        assert bytes.fromhex(peer.wait("data")["hex"]) == payload
+        assert echoed == payload[::-1]
+
+
+def test_raw_buffer_over_mtls_with_node_client(node, pki):
+    payload = b"\x00\x0c\xffraw from node"
+    with echo_server(mutual_server_tls(pki), rawBuffer=True) as (server_ipc, srv, port):
+        server_ipc.server.on("data", lambda data, sock: server_ipc.server.emit(sock, data[::-1]))
+        with tls_peer(
+            node,
+            version="14",
+            role="client",
+            port=port,
+            tls=mutual_client_tls(pki),
+            rawBuffer=True,
+            send=payload.hex(),
+        ) as peer:
+            assert bytes.fromhex(peer.wait("data")["hex"]) == payload[::-1]
+        assert b"".join(a[0] for a in srv.of("data")) == payload
+
+
+def test_assured_python_server_and_node_client(node, pki):
+    assured = {"parser": "assured", "allowedEvents": ["message"]}
+    with echo_server(mutual_server_tls(pki), **assured) as (_, srv, port):
+        with tls_peer(
+            node, version="14", role="client", port=port, tls=mutual_client_tls(pki), config=assured
+        ) as peer:
+            peer.wait("connect")
+            assert peer.wait("event")["data"] == "hello from node world!"
+        assert srv.of("message") == [("hello from node",)]
+        assert srv.of("error") == []
