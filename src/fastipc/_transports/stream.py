@@ -64,6 +64,9 @@ class StreamProtocol(asyncio.Protocol):
         self._closed_future: asyncio.Future[None] = loop.create_future()
         # guarded/assured: seconds an unfinished frame may wait (0: no limit)
         self._message_timeout: float = getattr(owner, "_message_timeout", 0.0)
+        # guarded/assured: the owner bounds queued bytes (maxPendingBytes)
+        # and closes a connection that exceeds it, so writers never block
+        self._bounded = getattr(owner, "_pending_limit", None) is not None
         self._message_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ asyncio
@@ -142,8 +145,10 @@ class StreamProtocol(asyncio.Protocol):
 
         Call from any thread. From a thread other than the loop's, the call
         blocks while the connection is paused by backpressure, so a producer
-        thread cannot outrun its peer. From the loop thread it never blocks;
-        it returns ``False`` once the peer is behind (await :meth:`drain`).
+        thread cannot outrun its peer; not under guarded/assured, where
+        ``maxPendingBytes`` closes a connection that falls too far behind.
+        From the loop thread it never blocks; it returns ``False`` once the
+        peer is behind (await :meth:`drain`).
 
         Returns:
             ``False`` when the connection is closed or paused.
@@ -152,9 +157,12 @@ class StreamProtocol(asyncio.Protocol):
         with self._lock:
             if self.closed:
                 return False
-            if not on_loop:
+            if not on_loop and not self._bounded:
                 # Wait while the peer is behind, or while the loop has not
-                # yet taken the last HIGH_WATER bytes queued here.
+                # yet taken the last HIGH_WATER bytes queued here. (Under
+                # maxPendingBytes a peer that never reads would hold the
+                # thread forever, one broadcast stalling every client: there
+                # the limit closes that connection instead, as node-ipc does.)
                 while (self._paused or self._queued_bytes >= HIGH_WATER) and not self.closed:
                     self._resumed.wait(0.5)
                 if self.closed:
