@@ -761,3 +761,25 @@ def test_log_payloads(run, root):
         assert "received event pong {'n': 7}" in text
 
     run(body)
+
+
+def test_host_name_resolves_after_main_thread_returns():
+    """The main thread returns at once; the loop thread resolves 'localhost'
+    while the interpreter is shutting down, and the exchange completes."""
+    port = free_port()
+    script = _script(f"""
+        from fastipc import IPC
+        srv = IPC(); srv.config.silent = True
+        srv.serveNet("127.0.0.1", {port})
+        srv.server.on("hi", lambda d, sock: (print("server got", d, flush=True), sock.emit("bye")))
+        srv.server.start()
+        c = IPC(); c.config.silent = True; c.config.maxRetries = 0
+        def cb():
+            c.of.w.on("connect", lambda: c.of.w.emit("hi", 1))
+            c.of.w.on("bye", lambda d: (print("client got bye", flush=True), c.disconnect("w"), srv.server.stop()))
+        c.connectToNet("w", "localhost", {port}, cb)
+    """)
+    out, err = script.communicate(timeout=TIMEOUT)
+    assert script.returncode == 0, err
+    assert out.split("\n")[:2] == ["server got 1", "client got bye"]
+    assert "Traceback" not in err

@@ -136,7 +136,18 @@ class Client(EventEmitter):
             else:
                 tls = self._tls_options()
                 self._log("connecting client via TLS" if tls else "connecting client via TCP", self.path, self.port)
-                await loop.create_connection(lambda: conn, self.path, self.port, **self._interface(), **tls)
+                options = {**self._interface(), **tls}
+                try:
+                    await loop.create_connection(lambda: conn, self.path, self.port, **options)
+                except RuntimeError as exc:
+                    # Once the main thread has returned (the loop thread keeps
+                    # the process alive), asyncio's resolver thread pool
+                    # refuses work; resolve here instead (numeric results
+                    # need no pool).
+                    if "interpreter shutdown" not in str(exc):
+                        raise
+                    infos = _socket.getaddrinfo(self.path, self.port, type=_socket.SOCK_STREAM)
+                    await loop.create_connection(lambda: conn, infos[0][4][0], self.port, **options)
         except OSError as exc:
             self._connecting = False
             if self.explicitlyDisconnected:

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+
+# Imported now, not on first use: asyncio's getaddrinfo (a host name to
+# connect to) starts this thread pool lazily, and importing it once the main
+# thread has returned (the loop thread keeps the process alive) fails with
+# "can't register atexit after shutdown".
+import concurrent.futures.thread  # noqa: F401
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
