@@ -58,7 +58,7 @@ class Client(EventEmitter):
         super().__init__()
         self.config = config
         self.id = id
-        self.path = path if port is None else host
+        self.path: str = (path if port is None else host) or ""
         self.port = port
         self._log = log or (lambda *args: None)
         self._profile = profile_of(config)
@@ -147,7 +147,7 @@ class Client(EventEmitter):
                     if "interpreter shutdown" not in str(exc):
                         raise
                     infos = _socket.getaddrinfo(self.path, self.port, type=_socket.SOCK_STREAM)
-                    await loop.create_connection(lambda: conn, infos[0][4][0], self.port, **options)
+                    await loop.create_connection(lambda: conn, str(infos[0][4][0]), self.port, **options)
         except OSError as exc:
             self._connecting = False
             if self.explicitlyDisconnected:

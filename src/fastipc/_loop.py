@@ -16,7 +16,7 @@ import concurrent.futures
 # connect to) starts this thread pool lazily, and importing it once the main
 # thread has returned (the loop thread keeps the process alive) fails with
 # "can't register atexit after shutdown".
-import concurrent.futures.thread  # noqa: F401
+import concurrent.futures.thread
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar

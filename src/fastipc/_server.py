@@ -103,7 +103,7 @@ class Server(EventEmitter):
     ) -> None:
         super().__init__()
         self.config = config
-        self.path = path if port is None else host
+        self.path: str = (path if port is None else host) or ""
         self.port = port
         self.sockets: list[IPCSocket] = []
         self.server: asyncio.AbstractServer | None = None
@@ -186,7 +186,7 @@ class Server(EventEmitter):
         future = handle.submit(self._listen())
         if handle.background:
             try:
-                future.result()  # type: ignore[union-attr]
+                future.result()
             except BaseException:
                 self._release()
                 raise
@@ -273,7 +273,7 @@ class Server(EventEmitter):
         self._stopped = True
         future = handle.submit(self._close())
         if handle.background and not handle.in_loop_thread():
-            future.result()  # type: ignore[union-attr]
+            future.result()
 
     async def _close(self) -> None:
         sockets = list(self.sockets)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..errors import IPCProtocolError, MessageTimeoutError
 
@@ -72,8 +72,10 @@ class StreamProtocol(asyncio.Protocol):
     # ------------------------------------------------------------ asyncio
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport subclasses
-        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
+        # uvloop's transports are not asyncio.Transport subclasses, but they
+        # have its methods
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
         self.owner._connection_made(self)
 
     def data_received(self, data: bytes) -> None:
