@@ -72,6 +72,8 @@ class Client(EventEmitter):
         self._sync = bool(config.sync)
         self._sync_queue: deque[bytes] = deque()
         self._sync_busy = False
+        # emit may write straight to the connection: nothing to log, queue or bound
+        self._plain = not (self._log_payloads or self._sync or self._pending_limit is not None)
         decoder_for(config)  # check the profile's settings now
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
@@ -204,13 +206,27 @@ class Client(EventEmitter):
     def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None:
         if conn is not self._conn:
             return
-        dispatch = self._dispatch
+        if self._log_payloads or self._sync:
+            for name, data in events:
+                if self._log_payloads:
+                    self._log("received event", name, data)
+                self._dispatch(name, data)
+                if self._sync:
+                    self._sync_next()
+            return
+        # The per-message path: the emitter's dispatch, inlined.
+        handlers = self._handlers
         for name, data in events:
-            if self._log_payloads:
-                self._log("received event", name, data)
-            dispatch(name, data)
-            if self._sync:
-                self._sync_next()
+            todo = handlers.get(name)
+            if todo is None:
+                if name == "error":
+                    self._dispatch(name, data)
+                continue
+            for handler in todo:
+                try:
+                    handler(data)
+                except Exception as exc:
+                    self._handler_failed(name, handler, exc)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
         if conn.closed or conn.failed:
@@ -313,7 +329,13 @@ class Client(EventEmitter):
                 would wait for the connection.
             IPCEncodeError: Raised when the data has no JSON form.
         """
-        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        if self._raw:
+            frame = raw_payload(self.config, type)
+        else:
+            frame = self._encode(type, data)
+            conn = self._conn
+            if self._plain and conn is not None and not conn.closed:
+                return conn.write(frame)  # the hot path: connected, no extras
         if self._log_payloads:
             self._log("dispatching event to", self.id, self.path, ":", "<raw-buffer>" if self._raw else type, data)
         if self.destroyed or self.explicitlyDisconnected:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from threading import get_ident
 from typing import Any, Protocol, cast
 
 from ..errors import IPCProtocolError, MessageTimeoutError
@@ -54,14 +55,26 @@ class StreamProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.failed = False  # a protocol error is closing it
+        # Frames emitted on the loop thread: touched by that thread only, so
+        # the hot path takes no lock.
         self._queue: list[bytes] = []
         self._queued_bytes = 0
         self._flush_scheduled = False
+        # Frames emitted from other threads, under the lock, moved to the
+        # queue by one hand-off to the loop per batch.
         self._lock = threading.Lock()
+        self._foreign: list[bytes] = []
+        self._foreign_bytes = 0
+        self._foreign_scheduled = False
+        self._thread_waiters = 0
         self._paused = False
         self._resumed = threading.Condition(self._lock)
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._closed_future: asyncio.Future[None] = loop.create_future()
+        # Protocols are made on their loop's thread (by a server's factory or
+        # a client's connect coroutine).
+        self._loop_thread = get_ident()
+        self._call_soon = loop.call_soon
         # guarded/assured: seconds an unfinished frame may wait (0: no limit)
         self._message_timeout: float = getattr(owner, "_message_timeout", 0.0)
         # guarded/assured: the owner bounds queued bytes (maxPendingBytes)
@@ -120,9 +133,11 @@ class StreamProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._clear_message_timer()
+        self._queue.clear()
+        self._queued_bytes = 0
         with self._lock:
-            self._queue.clear()
-            self._queued_bytes = 0
+            self._foreign.clear()
+            self._foreign_bytes = 0
             self._paused = False
             self._resumed.notify_all()
         self._wake_drainers()
@@ -155,50 +170,66 @@ class StreamProtocol(asyncio.Protocol):
         Returns:
             ``False`` when the connection is closed or paused.
         """
-        on_loop = self._on_loop_thread()
+        if get_ident() == self._loop_thread:
+            # The hot path: an emit from a handler or coroutine on the loop.
+            if self.closed:
+                return False
+            self._queue.append(data)
+            self._queued_bytes += len(data)
+            if self._queued_bytes >= HIGH_WATER:
+                # A burst inside one loop turn: hand it to the transport now,
+                # so its buffer (and pause_writing) see it; the queue stays short.
+                self._flush()
+            elif not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._call_soon(self._flush)
+            return not self._paused
+        return self._write_from_thread(data)
+
+    def _write_from_thread(self, data: bytes) -> bool:
         with self._lock:
             if self.closed:
                 return False
-            if not on_loop and not self._bounded:
+            if not self._bounded:
                 # Wait while the peer is behind, or while the loop has not
-                # yet taken the last HIGH_WATER bytes queued here. (Under
+                # yet taken the last HIGH_WATER bytes handed to it. (Under
                 # maxPendingBytes a peer that never reads would hold the
                 # thread forever, one broadcast stalling every client: there
                 # the limit closes that connection instead, as node-ipc does.)
-                while (self._paused or self._queued_bytes >= HIGH_WATER) and not self.closed:
-                    self._resumed.wait(0.5)
+                while (self._paused or self._foreign_bytes >= HIGH_WATER) and not self.closed:
+                    self._thread_waiters += 1
+                    try:
+                        self._resumed.wait(0.5)
+                    finally:
+                        self._thread_waiters -= 1
                 if self.closed:
                     return False
-            self._queue.append(data)
-            self._queued_bytes += len(data)
-            queued = self._queued_bytes
-            schedule = not self._flush_scheduled
-            self._flush_scheduled = True
-        if on_loop and queued >= HIGH_WATER:
-            # A burst inside one loop turn: hand it to the transport now, so
-            # its buffer (and pause_writing) see it; the queue stays short.
-            self._flush()
-        elif schedule:
-            if on_loop:
-                self.loop.call_soon(self._flush)
-            else:
-                self.loop.call_soon_threadsafe(self._flush)
+            self._foreign.append(data)
+            self._foreign_bytes += len(data)
+            schedule = not self._foreign_scheduled
+            self._foreign_scheduled = True
+        if schedule:
+            # one hand-off per batch, not one per message
+            self.loop.call_soon_threadsafe(self._take_foreign)
         return not self._paused
 
-    def _on_loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
+    def _take_foreign(self) -> None:
+        with self._lock:
+            frames = self._foreign
+            self._foreign = []
+            self._foreign_bytes = 0
+            self._foreign_scheduled = False
+            if self._thread_waiters and not self._paused:
+                self._resumed.notify_all()
+        if frames and not self.closed:
+            self._queue.extend(frames)
+            self._flush()
 
     def _flush(self) -> None:
-        with self._lock:
-            queue = self._queue
-            self._queue = []
-            self._queued_bytes = 0
-            self._flush_scheduled = False
-            if not self._paused:
-                self._resumed.notify_all()
+        queue = self._queue
+        self._queue = []
+        self._queued_bytes = 0
+        self._flush_scheduled = False
         if not queue or self.transport is None or self.closed:
             return
         self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
@@ -206,7 +237,7 @@ class StreamProtocol(asyncio.Protocol):
     @property
     def pending_bytes(self) -> int:
         """Bytes queued here and in the transport, not yet taken by the kernel."""
-        size = self._queued_bytes
+        size = self._queued_bytes + self._foreign_bytes
         if self.transport is not None and not self.closed:
             size += self.transport.get_write_buffer_size()
         return size
@@ -236,6 +267,7 @@ class StreamProtocol(asyncio.Protocol):
             return
         # Hand queued frames to the transport first: it sends at once what
         # the kernel takes (as Node's write does before a destroy).
+        self._take_foreign()
         self._flush()
         if abort:
             self.transport.abort()
