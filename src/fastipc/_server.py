@@ -66,7 +66,12 @@ class IPCSocket:
 
     def emit(self, type: Any, data: Any = OMITTED) -> bool:
         """Send an event to this client; see :meth:`Server.emit`."""
-        return self._server.emit(self, type, data)
+        server = self._server
+        if server._plain:
+            conn = self._conn
+            if not conn.closed:
+                return conn.write(server._encode(type, data))  # the hot path
+        return server.emit(self, type, data)
 
     def destroy(self) -> None:
         """Close this connection now; the server keeps serving the others."""
@@ -116,6 +121,8 @@ class Server(EventEmitter):
         self._log_payloads = bool(config.logPayloads)
         self._message_timeout = message_timeout_of(config)
         self._pending_limit = pending_limit_of(config)
+        # emit may write straight to the connection: not raw, nothing to log or bound
+        self._plain = not (self._raw or self._log_payloads or self._pending_limit is not None)
         self._handle: LoopHandle | None = None
         self._sock: _socket.socket | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
@@ -386,6 +393,10 @@ class Server(EventEmitter):
             IPCProtocolError: Raised under guarded/assured when the event
                 breaks the profile's rules.
         """
+        if self._plain:
+            conn = socket._conn
+            if not conn.closed:
+                return conn.write(self._encode(type, data))  # the hot path
         if self._raw:
             frame = raw_payload(self.config, type)
         else:

@@ -132,6 +132,7 @@ class UDPServer(Server):
         log: Any = None,
     ) -> None:
         super().__init__(config, host=host, port=port, log=log)
+        self._plain = False  # no stream fast path: every emit goes through emit()
         if UDPType not in ("udp4", "udp6"):
             raise IPCConfigError(f"UDPType must be 'udp4' or 'udp6', got {UDPType!r}")
         self.UDPType = UDPType
