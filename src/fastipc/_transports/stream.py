@@ -174,6 +174,14 @@ class StreamProtocol(asyncio.Protocol):
             # The hot path: an emit from a handler or coroutine on the loop.
             if self.closed:
                 return False
+            if not self._flush_scheduled and self.transport is not None:
+                # The first frame of a loop turn goes out at once (latency);
+                # the rest of the turn's frames are joined into one write at
+                # its end (throughput).
+                self._flush_scheduled = True
+                self._call_soon(self._flush)
+                self.transport.write(data)
+                return not self._paused
             self._queue.append(data)
             self._queued_bytes += len(data)
             if self._queued_bytes >= HIGH_WATER:
