@@ -55,6 +55,7 @@ class StreamProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.failed = False  # a protocol error is closing it
+        self._dispatching = False  # handlers of this connection are running
         # Frames emitted on the loop thread: touched by that thread only, so
         # the hot path takes no lock.
         self._queue: list[bytes] = []
@@ -102,7 +103,16 @@ class StreamProtocol(asyncio.Protocol):
             self.owner._protocol_failed(self, error)
             return
         if events:
-            self.owner._events_received(self, events)
+            # Frames the handlers emit back on this connection are queued and
+            # written together once they have all run: one system call, and
+            # no extra loop turn before a reply leaves.
+            self._dispatching = True
+            try:
+                self.owner._events_received(self, events)
+            finally:
+                self._dispatching = False
+            if self._queue:
+                self._flush()
         if self._message_timeout:
             if self.decoder.pending:
                 if self._message_timer is None and not self.closed:
@@ -174,6 +184,12 @@ class StreamProtocol(asyncio.Protocol):
             # The hot path: an emit from a handler or coroutine on the loop.
             if self.closed:
                 return False
+            if self._dispatching:
+                self._queue.append(data)
+                self._queued_bytes += len(data)
+                if self._queued_bytes >= HIGH_WATER:
+                    self._flush()
+                return not self._paused
             if not self._flush_scheduled and self.transport is not None:
                 # The first frame of a loop turn goes out at once (latency);
                 # the rest of the turn's frames are joined into one write at
