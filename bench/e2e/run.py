@@ -138,7 +138,8 @@ class Peer:
         env.pop("FASTIPC_NO_EXTENSIONS", None)
         if self.lang == "node":
             return [str(NODE), str(NODE_PEER), *common], env
-        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        # The installed fastipc (scripts/setup.sh builds and installs it from
+        # this tree), not src/: a fresh clone's src/ has no compiled codec.
         if self.codec == "python":
             env["FASTIPC_NO_EXTENSIONS"] = "1"
         cmd = [sys.executable, str(PY_PEER), "--impl", self.impl, "--loop", self.loop]
