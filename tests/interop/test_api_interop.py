@@ -17,7 +17,6 @@ import os
 import queue
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,7 +29,8 @@ import pytest
 from fastipc import IPC
 from fastipc.errors import IPCNotConnectedError
 
-from ..conftest import NODE_DIR, load_impl
+from ..conftest import load_impl
+from ._node import NodeProcess
 
 pytestmark = pytest.mark.interop
 
@@ -50,81 +50,14 @@ NODE_SERVER_ID = "nodeserver"
 # ---------------------------------------------------------------- the Node peer
 
 
-class NodePeer:
-    """One ``peer.mjs`` process, ended (and its pipes closed) by :meth:`close`."""
+class NodePeer(NodeProcess):
+    """One ``peer.mjs`` (or ``recorder.mjs``) process."""
 
     def __init__(
         self, node: os.PathLike[str], spec: dict[str, Any], script: str = "peer.mjs"
     ) -> None:
-        self.spec = spec
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.skipped: list[dict[str, Any]] = []
-        self._stderr: list[str] = []
-        argv = [os.fspath(node), str(NODE_DIR / script)]
-        argv.append(json.dumps(spec) if script == "peer.mjs" else spec["path"])
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self._readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip():
-                self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def send(self, **command: Any) -> None:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(command) + "\n")
-            self.proc.stdin.flush()
-        except OSError as exc:  # the peer is gone
-            pytest.fail(
-                f"node peer: cannot send {command.get('cmd')!r}: {exc}; {self.diagnostics()}"
-            )
-
-    def poll(self, ev: str, timeout: float, **fields: Any) -> dict[str, Any] | None:
-        """The next line for ``ev`` (with these ``fields``) within ``timeout``,
-        else ``None``; lines passed over are kept in :attr:`skipped`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            if line is None:
-                self.lines.put(None)  # stays ended for later waits
-                return None
-            if line.get("ev") == ev and all(line.get(k) == v for k, v in fields.items()):
-                return line
-            self.skipped.append(line)
-
-    def wait(self, ev: str, timeout: float = WAIT, **fields: Any) -> dict[str, Any]:
-        line = self.poll(ev, timeout, **fields)
-        if line is None:
-            pytest.fail(
-                f"node peer: no {ev!r} {fields or ''} within {timeout}s; {self.diagnostics()}"
-            )
-        return line
+        arg = json.dumps(spec) if script == "peer.mjs" else spec["path"]
+        super().__init__(node, script, arg, spec=spec)
 
     def events(self, count: int, timeout: float = WAIT) -> list[tuple[str, Any]]:
         """The next ``count`` application events, as ``(type, data)``."""
@@ -138,38 +71,6 @@ class NodePeer:
                 )
             got.append((line["type"], line.get("data", OMIT)))
         return got
-
-    def diagnostics(self) -> str:
-        skipped = [json.dumps(line)[:200] for line in self.skipped[-10:]]
-        return f"spec={self.spec} returncode={self.proc.poll()} skipped={skipped} stderr={''.join(self._stderr)[-2000:]!r}"
-
-    def kill(self) -> None:
-        """End the process now (SIGTERM, then SIGKILL)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                try:
-                    assert self.proc.stdin is not None
-                    self.proc.stdin.close()  # the peer exits when stdin ends
-                    self.proc.wait(5)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
-            self.kill()
-        finally:
-            for reader in self._readers:
-                reader.join(5)
-            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
 
 
 @contextlib.contextmanager

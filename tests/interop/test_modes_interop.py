@@ -13,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,10 +20,10 @@ from typing import Any
 import pytest
 
 from .. import test_raw
-from ..conftest import NODE_DIR
 from ..test_profiles_live import HOSTILE, LIMITS, RawPeer, frame
 from ..test_raw import HOSTILE_BYTES, Endpoint, Recorder, make_ipc, session
 from ..test_sync import DelayedAnswers
+from ._node import NodeProcess
 
 root = test_raw.root  # the shared fixture
 
@@ -37,70 +34,13 @@ WAIT = 15.0
 BIG = bytes(range(256)) * 1024
 
 
-class Node:
+class Node(NodeProcess):
     """One Node process speaking JSON lines; :meth:`close` ends it and its pipes."""
 
+    label = "node"
+
     def __init__(self, node: os.PathLike[str], script: str, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        self._stderr: list[str] = []
-        self.proc = subprocess.Popen(
-            [os.fspath(node), str(NODE_DIR / script), json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self._readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip():
-                self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def send(self, **command: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-
-    def poll(self, ev: str, timeout: float, **fields: Any) -> dict[str, Any] | None:
-        """The next line for ``ev`` (with ``fields``) within ``timeout``; every
-        line read, matching or not, is kept in :attr:`seen`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            if line is None:
-                self.lines.put(None)
-                return None
-            self.seen.append(line)
-            if line.get("ev") == ev and all(line.get(k) == v for k, v in fields.items()):
-                return line
-
-    def wait(self, ev: str, timeout: float = WAIT, **fields: Any) -> dict[str, Any]:
-        line = self.poll(ev, timeout, **fields)
-        if line is None:
-            pytest.fail(f"node: no {ev!r} {fields or ''} within {timeout}s; {self.diagnostics()}")
-        return line
+        super().__init__(node, script, json.dumps(spec), spec=spec)
 
     def raw_bytes(self, size: int, timeout: float = WAIT) -> bytes:
         """The concatenation of ``data`` lines until ``size`` bytes came."""
@@ -123,29 +63,6 @@ class Node:
                 pytest.fail(f"node: {len(got)} of {count} {type!r} events; {self.diagnostics()}")
             got.append(line.get("data"))
         return got
-
-    def diagnostics(self) -> str:
-        seen = [json.dumps(line)[:160] for line in self.seen[-8:]]
-        return f"spec={self.spec} rc={self.proc.poll()} seen={seen} stderr={''.join(self._stderr)[-1500:]!r}"
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    assert self.proc.stdin is not None
-                    self.proc.stdin.close()  # the script exits when stdin ends
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(5)
-        finally:
-            for reader in self._readers:
-                reader.join(5)
-            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
 
 
 @contextlib.contextmanager

@@ -12,10 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
-import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +21,6 @@ import pytest
 
 from fastipc import IPCNotConnectedError
 
-from ..conftest import NODE_DIR
 from ..test_tls import (
     PKI,
     client,
@@ -35,6 +31,7 @@ from ..test_tls import (
     mutual_server_tls,
     server_tls,
 )
+from ._node import NodeProcess
 
 pytestmark = pytest.mark.interop
 
@@ -48,90 +45,16 @@ def pki() -> Iterator[PKI]:
         yield make_pki(directory)
 
 
-class TLSPeer:
+class TLSPeer(NodeProcess):
     """One ``tls_peer.mjs`` process; :meth:`close` ends it and closes its pipes."""
 
+    label = "tls peer"
+
     def __init__(self, node: os.PathLike[str], spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        self._stderr: list[str] = []
-        self.proc = subprocess.Popen(
-            [os.fspath(node), str(NODE_DIR / "tls_peer.mjs"), json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self._readers = [
-            threading.Thread(target=self._read_out, daemon=True),
-            threading.Thread(target=self._read_err, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read_out(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip():
-                self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def poll(self, ev: str, timeout: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            if line is None:
-                self.lines.put(None)
-                return None
-            self.seen.append(line)
-            if line.get("ev") == ev:
-                return line
-
-    def wait(self, ev: str, timeout: float = WAIT) -> dict[str, Any]:
-        line = self.poll(ev, timeout)
-        if line is None:
-            pytest.fail(f"tls peer: no {ev!r} within {timeout}s; {self.diagnostics()}")
-        return line
+        super().__init__(node, "tls_peer.mjs", json.dumps(spec), spec=spec)
 
     def events(self, ev: str) -> list[dict[str, Any]]:
-        return [line for line in self.seen if line.get("ev") == ev]
-
-    def diagnostics(self) -> str:
-        return (
-            f"spec={self.spec} returncode={self.proc.poll()} seen={self.seen[-10:]} "
-            f"stderr={''.join(self._stderr)[-2000:]!r}"
-        )
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                    assert self.proc.stdin is not None
-                    self.proc.stdin.close()  # the peer exits when stdin ends
-                    self.proc.wait(5)
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(5)
-        finally:
-            for reader in self._readers:
-                reader.join(5)
-            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
+        return self.seen_of(ev)
 
 
 @contextlib.contextmanager

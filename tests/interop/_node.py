@@ -1,0 +1,136 @@
+"""A Node peer process that speaks JSON lines, shared by the interop tests.
+
+The process gets its arguments on the command line, commands as JSON lines
+on stdin, and reports events as JSON lines on stdout (``{"ev": ...}``). It
+exits when stdin closes, so it never outlives its test; :meth:`close` ends
+it and closes every pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ..conftest import NODE_DIR
+
+WAIT = 20.0
+
+
+class NodeProcess:
+    """One Node script run with Node 22; lines read are kept in :attr:`seen`,
+    those a :meth:`poll` passed over also in :attr:`skipped`."""
+
+    label = "node peer"
+
+    def __init__(self, node: os.PathLike[str], script: str, *args: str, spec: Any = None) -> None:
+        self.spec = spec
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self._stderr: list[str] = []
+        self.proc = subprocess.Popen(
+            [os.fspath(node), str(NODE_DIR / script), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip():
+                self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def send(self, **command: Any) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(command) + "\n")
+            self.proc.stdin.flush()
+        except OSError as exc:  # the peer is gone
+            pytest.fail(f"{self.label}: cannot send {command.get('cmd')!r}: {exc}; {self.diagnostics()}")
+
+    def poll(self, ev: str, timeout: float, **fields: Any) -> dict[str, Any] | None:
+        """The next line for ``ev`` (with these ``fields``) within ``timeout``, else ``None``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                self.lines.put(None)  # stays ended for later waits
+                return None
+            self.seen.append(line)
+            if line.get("ev") == ev and all(line.get(k) == v for k, v in fields.items()):
+                return line
+            self.skipped.append(line)
+
+    def wait(self, ev: str, timeout: float = WAIT, **fields: Any) -> dict[str, Any]:
+        line = self.poll(ev, timeout, **fields)
+        if line is None:
+            pytest.fail(f"{self.label}: no {ev!r} {fields or ''} within {timeout}s; {self.diagnostics()}")
+        return line
+
+    def seen_of(self, ev: str) -> list[dict[str, Any]]:
+        """Every line read so far for ``ev``."""
+        return [line for line in self.seen if line.get("ev") == ev]
+
+    def diagnostics(self) -> str:
+        seen = [json.dumps(line)[:200] for line in self.seen[-10:]]
+        return (
+            f"spec={self.spec} returncode={self.proc.poll()} seen={seen} "
+            f"stderr={''.join(self._stderr)[-2000:]!r}"
+        )
+
+    def kill(self) -> None:
+        """End the process now (SIGTERM, then SIGKILL)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                try:
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.close()  # the peer exits when stdin ends
+                    self.proc.wait(5)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self.kill()
+        finally:
+            for reader in self._readers:
+                reader.join(5)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
