@@ -7,6 +7,7 @@ import logging
 import socket as _socket
 import ssl
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ._config import Config, pipe_path
@@ -187,10 +188,15 @@ class Server(EventEmitter):
             prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
             if self.config.unlink:
                 unlink_socket(self.path)
+        self._launch(self._listen)
+
+    def _launch(self, listen: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``listen()`` on the loop; from synchronous code, wait for it and
+        raise what stopped it."""
         handle = acquire_loop()
         self._handle = handle
         self._stopped = False
-        future = handle.submit(self._listen())
+        future = handle.submit(listen())
         if handle.background:
             try:
                 future.result()

@@ -20,7 +20,6 @@ from typing import Any
 
 from ._config import Config
 from ._constants import OMITTED
-from ._loop import acquire_loop
 from ._server import IPCSocket, Server
 from ._transports.udp import DatagramProtocol
 from ._wire import decoder_for, raw_payload
@@ -177,16 +176,7 @@ class UDPServer(Server):
                 f"the assured parser requires mutually authenticated TLS; {self.UDPType} is not allowed"
             )
         self._sock = sock
-        handle = acquire_loop()
-        self._handle = handle
-        self._stopped = False
-        future = handle.submit(self._bind())
-        if handle.background:
-            try:
-                future.result()
-            except BaseException:
-                self._release()
-                raise
+        self._launch(self._bind)
 
     async def _bind(self) -> None:
         assert self._handle is not None

@@ -14,8 +14,6 @@ The full comparison with node-ipc and the standard library is
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -23,6 +21,8 @@ from typing import Any
 import pytest
 
 from fastipc import _framing_py
+
+from ..conftest import load_impl
 
 CHUNK = 64 * 1024
 MIB = 1024 * 1024
@@ -52,20 +52,10 @@ def _chunks(data: bytes) -> list[bytes]:
 
 
 def _load(name: str) -> ModuleType:
-    if name == "python":
-        return _framing_py
-    try:
-        module = importlib.import_module("fastipc._framing")
-    except ImportError as exc:
-        reason = f"the compiled codec fastipc._framing does not import: {exc}"
-    else:
-        absent = [attr for attr in _framing_py.CONTRACT if not hasattr(module, attr)]
-        if not absent:
-            return module
-        reason = f"the compiled codec {module.__file__} lacks {', '.join(absent)}"
-    if os.environ.get("FASTIPC_REQUIRE_EXTENSION", "") not in ("", "0"):
-        pytest.fail(f"{reason} (FASTIPC_REQUIRE_EXTENSION is set)")
-    pytest.skip(reason)
+    module = load_impl(name)  # fails, not skips, when FASTIPC_REQUIRE_EXTENSION is set
+    absent = [attr for attr in _framing_py.CONTRACT if not hasattr(module, attr)]
+    assert not absent, f"{module.__file__} lacks {', '.join(absent)}"
+    return module
 
 
 @pytest.fixture(params=["cython", "python"])
