@@ -17,6 +17,7 @@ from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
 from ._transports.stream import StreamProtocol
+from ._transports.winpipe import connect_pipe
 from ._wire import (
     decoder_for,
     encoder_for,
@@ -131,10 +132,12 @@ class Client(EventEmitter):
         conn = StreamProtocol(self, decoder_for(self.config), loop)
         try:
             if self.port is None:
-                if sys.platform == "win32":  # pragma: no cover - named pipes come later
-                    raise IPCError(f"named pipes are not supported yet: {pipe_path(str(self.path))}")
-                self._log("connecting client on local socket", self.path)
-                await loop.create_unix_connection(lambda: conn, self.path)
+                if sys.platform == "win32":
+                    self._log("connecting client on named pipe", pipe_path(self.path))
+                    await connect_pipe(loop, lambda: conn, pipe_path(self.path))
+                else:
+                    self._log("connecting client on local socket", self.path)
+                    await loop.create_unix_connection(lambda: conn, self.path)
             else:
                 tls = self._tls_options()
                 self._log("connecting client via TLS" if tls else "connecting client via TCP", self.path, self.port)

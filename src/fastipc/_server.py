@@ -17,6 +17,7 @@ from ._loop import LoopHandle, acquire_loop
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
 from ._transports.stream import StreamProtocol
+from ._transports.winpipe import PipeServer, start_pipe_server
 from ._wire import (
     decoder_for,
     encoder_for,
@@ -26,6 +27,7 @@ from ._wire import (
     raw_payload,
 )
 from .errors import (
+    AssuredTransportError,
     BackpressureError,
     IPCError,
     IPCNotConnectedError,
@@ -46,12 +48,25 @@ class IPCSocket:
     when ``identifyPeer`` is on and the peer sent one.
     """
 
-    __slots__ = ("__weakref__", "_conn", "_server", "id", "remoteAddress", "remoteFamily", "remotePort")
+    __slots__ = (
+        "__weakref__",
+        "_conn",
+        "_server",
+        "id",
+        "peerPid",
+        "remoteAddress",
+        "remoteFamily",
+        "remotePort",
+    )
 
     def __init__(self, server: Server, conn: StreamProtocol) -> None:
         self._server = server
         self._conn = conn
         self.id: Any = False
+        #: The client's process id as the OS reports it (a named pipe's
+        #: GetNamedPipeClientProcessId, a Unix socket's SO_PEERCRED), beside
+        #: the ``id`` the client claims; ``None`` over TCP, TLS and UDP.
+        self.peerPid: int | None = conn.peer_pid()
         peer = conn.peer_address()
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.remoteAddress: str | None = peer[0]
@@ -112,7 +127,7 @@ class Server(EventEmitter):
         self.path: str = (path if port is None else host) or ""
         self.port = port
         self.sockets: list[IPCSocket] = []
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.AbstractServer | PipeServer | None = None
         self._log = log or (lambda *args: None)
         self._profile = profile_of(config)
         self._raw = self._profile == "raw"
@@ -172,6 +187,11 @@ class Server(EventEmitter):
                 raise SocketRootError(
                     "the assured parser requires secureSocketRoot=True for local sockets"
                 )
+            if sys.platform == "win32" and (self.config.readableAll or self.config.writableAll):
+                raise AssuredTransportError(
+                    "the assured parser requires an owner-only named pipe on Windows: "
+                    f"readableAll={self.config.readableAll!r}, writableAll={self.config.writableAll!r}"
+                )
             if not path_in_root(self.config.socketRoot, self.path):
                 raise SocketRootError(
                     f"the assured parser requires the local socket {self.path!r} to sit "
@@ -216,18 +236,27 @@ class Server(EventEmitter):
                 else:
                     self.server = await loop.create_server(factory, sock=self._sock, **self._tls_options())
             elif self.port is None:
-                if sys.platform == "win32":  # pragma: no cover - named pipes come later
-                    raise IPCError(f"named pipes are not supported yet: {pipe_path(self.path)}")
-                # Bind ourselves: asyncio would silently remove a socket
-                # already at the path, which unlink=False must not do.
-                listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-                try:
-                    listener.bind(self.path)
-                except OSError:
-                    listener.close()
-                    raise
-                self.server = await loop.create_unix_server(factory, sock=listener, backlog=511)
-                widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
+                if sys.platform == "win32":
+                    # node-ipc's pipe name for the path, an owner-only DACL
+                    # widened by readableAll/writableAll
+                    self.server = await start_pipe_server(
+                        loop,
+                        factory,
+                        pipe_path(self.path),
+                        readable_all=self.config.readableAll,
+                        writable_all=self.config.writableAll,
+                    )
+                else:
+                    # Bind ourselves: asyncio would silently remove a socket
+                    # already at the path, which unlink=False must not do.
+                    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+                    try:
+                        listener.bind(self.path)
+                    except OSError:
+                        listener.close()
+                        raise
+                    self.server = await loop.create_unix_server(factory, sock=listener, backlog=511)
+                    widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
             else:
                 family = _socket.AF_UNSPEC
                 self.server = await loop.create_server(
@@ -240,7 +269,8 @@ class Server(EventEmitter):
             self._dispatch("error", exc)
             raise
         self._started.set_result(None)
-        self._log("starting server on", self.path, f":{self.port}" if self.port else "")
+        where = pipe_path(self.path) if sys.platform == "win32" and self.port is None else self.path
+        self._log("starting server on", where, f":{self.port}" if self.port else "")
         self._dispatch("start", self)
 
     def _tls_options(self) -> dict[str, Any]:

@@ -30,24 +30,49 @@ class NodeProcess:
 
     label = "node peer"
 
-    def __init__(self, node: os.PathLike[str], script: str, *args: str, spec: Any = None) -> None:
+    def __init__(
+        self,
+        node: os.PathLike[str],
+        script: str,
+        *args: str,
+        spec: Any = None,
+        report: os.PathLike[str] | None = None,
+    ) -> None:
+        """Start ``node script *args``.
+
+        With ``report``, the peer writes its lines to that file (the
+        ``FASTIPC_PEER_OUT`` it is given) and its stdout goes to a file
+        beside it: Windows Node under Wine cannot write to a pipe.
+        """
         self.spec = spec
         self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
         self._stderr: list[str] = []
+        self._report = report
+        env = None
+        stdout: Any = subprocess.PIPE
+        if report is not None:
+            env = {**os.environ, "FASTIPC_PEER_OUT": os.fspath(report)}
+            open(report, "w").close()
+            stdout = open(os.fspath(report) + ".stdout", "w")
         self.proc = subprocess.Popen(
             [os.fspath(node), str(NODE_DIR / script), *args],
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if report is not None else subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            env=env,
         )
-        self._readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
+        if report is not None:
+            stdout.close()
+            self._readers = [threading.Thread(target=self._read_report, daemon=True)]
+        else:
+            self._readers = [
+                threading.Thread(target=self._read_stdout, daemon=True),
+                threading.Thread(target=self._read_stderr, daemon=True),
+            ]
         for reader in self._readers:
             reader.start()
 
@@ -56,6 +81,25 @@ class NodeProcess:
         for line in self.proc.stdout:
             if line.strip():
                 self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def _read_report(self) -> None:
+        # follow the report file until the process has ended and all is read
+        assert self._report is not None
+        with open(self._report, encoding="utf-8") as report:
+            tail = ""
+            while True:
+                ended = self.proc.poll() is not None
+                chunk = report.read()
+                tail += chunk
+                *complete, tail = tail.split("\n")
+                for line in complete:
+                    if line.strip():
+                        self.lines.put(json.loads(line))
+                if ended and not chunk:
+                    break
+                if not chunk:
+                    time.sleep(0.01)
         self.lines.put(None)
 
     def _read_stderr(self) -> None:
@@ -102,6 +146,9 @@ class NodeProcess:
 
     def diagnostics(self) -> str:
         seen = [json.dumps(line)[:200] for line in self.seen[-10:]]
+        if self._report is not None:
+            with contextlib.suppress(OSError), open(os.fspath(self._report) + ".stdout") as out:
+                self._stderr = [out.read()]
         return (
             f"spec={self.spec} returncode={self.proc.poll()} seen={seen} "
             f"stderr={''.join(self._stderr)[-2000:]!r}"

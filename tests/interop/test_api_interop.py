@@ -54,10 +54,14 @@ class NodePeer(NodeProcess):
     """One ``peer.mjs`` (or ``recorder.mjs``) process."""
 
     def __init__(
-        self, node: os.PathLike[str], spec: dict[str, Any], script: str = "peer.mjs"
+        self,
+        node: os.PathLike[str],
+        spec: dict[str, Any],
+        script: str = "peer.mjs",
+        report: os.PathLike[str] | None = None,
     ) -> None:
         arg = json.dumps(spec) if script == "peer.mjs" else spec["path"]
-        super().__init__(node, script, arg, spec=spec)
+        super().__init__(node, script, arg, spec=spec, report=report)
 
     def events(self, count: int, timeout: float = WAIT) -> list[tuple[str, Any]]:
         """The next ``count`` application events, as ``(type, data)``."""

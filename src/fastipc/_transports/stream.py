@@ -10,6 +10,8 @@ knows nothing of JSON: the decoder it is given does.
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import threading
 from threading import get_ident
 from typing import Any, Protocol, cast
@@ -22,6 +24,9 @@ __all__ = ["StreamOwner", "StreamProtocol"]
 #: paused (asyncio's pause_writing), and the level it must drain to.
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
+
+#: struct ucred (pid, uid, gid), what SO_PEERCRED returns on Linux
+_UCRED = struct.Struct("3i")
 
 
 class Decoder(Protocol):
@@ -299,6 +304,26 @@ class StreamProtocol(asyncio.Protocol):
             self.transport.close()
 
     # ------------------------------------------------------------ peer
+
+    def peer_pid(self) -> int | None:
+        """The peer's process id as the OS reports it, where the transport
+        can tell: a named pipe (set by the pipe server) or a Unix socket
+        (``SO_PEERCRED``, Linux); else ``None``."""
+        if self.transport is None:
+            return None
+        pid = self.transport.get_extra_info("peer_pid")
+        if isinstance(pid, int):
+            return pid
+        option = getattr(socket, "SO_PEERCRED", None)
+        sock = self.transport.get_extra_info("socket")
+        if option is None or sock is None or sock.family != getattr(socket, "AF_UNIX", None):
+            return None
+        try:
+            credentials = sock.getsockopt(socket.SOL_SOCKET, option, _UCRED.size)
+        except OSError:
+            return None
+        pid = _UCRED.unpack(credentials)[0]
+        return pid if pid > 0 else None
 
     def peer_address(self) -> Any:
         if self.transport is None:

@@ -33,10 +33,12 @@
 //   {"cmd": "exit"}                        exit now
 // The peer exits when stdin closes, so it never outlives its test.
 //
-// Output, one JSON object per line on stdout: {"ev": "ready"} once set up,
+// Output, one JSON object per line on stdout (or the file FASTIPC_PEER_OUT
+// names): {"ev": "ready", "pid": N} once set up,
 // then lifecycle events ("start", "connect", "disconnect", "destroy",
 // "socket.disconnected" with "id", "error" with "message") and
 // {"ev": "event", "type": T, "data": D} for every application event.
+import fs from 'node:fs';
 import {createRequire} from 'node:module';
 import readline from 'node:readline';
 import ipc14 from 'node-ipc';
@@ -54,8 +56,14 @@ const LIFECYCLE = new Set([
 const collecting = new Map();  // type -> {count, data: []}
 const sockets = [];
 
+// Under Wine, Windows Node cannot write to a pipe (EBADF): there the peer
+// reports to the file FASTIPC_PEER_OUT names instead of stdout.
+const sink = process.env.FASTIPC_PEER_OUT ? fs.openSync(process.env.FASTIPC_PEER_OUT, 'a') : null;
+
 function out(message) {
-    process.stdout.write(JSON.stringify(message) + '\n');
+    const line = JSON.stringify(message) + '\n';
+    if (sink === null) process.stdout.write(line);
+    else fs.writeSync(sink, line);
 }
 
 function received(type, data) {
@@ -178,4 +186,4 @@ commands.on('line', (line) => {
     }
 });
 commands.on('close', () => process.exit(0));
-out({ev: 'ready'});
+out({ev: 'ready', pid: process.pid});
