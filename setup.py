@@ -7,7 +7,9 @@
 * otherwise: try to compile; on failure, warn and install the pure-Python
   codec.
 
-The build prints which kind it produced.
+The build prints which kind it produced. On Windows it also builds the
+named-pipe shim ``fastipc._pipe_win`` (C, limited API), required under
+``FASTIPC_BUILD_EXTENSION=1`` like the codec.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from setuptools.command.build_ext import build_ext
 NO_EXTENSIONS = os.environ.get("FASTIPC_NO_EXTENSIONS", "") not in ("", "0")
 REQUIRE_EXTENSION = os.environ.get("FASTIPC_BUILD_EXTENSION", "") not in ("", "0")
 CPYTHON = platform.python_implementation() == "CPython"
+PIPE_SHIM = "fastipc._pipe_win"
 
 
 def _say(message: str) -> None:
@@ -41,14 +44,23 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as exc:
-            self._failed(exc)
+            self._failed(exc, ext.name)
         else:
-            _say(f"built the compiled codec {ext.name} (IMPLEMENTATION = 'cython')")
+            if ext.name == PIPE_SHIM:
+                _say(f"built the named-pipe shim {ext.name}")
+            else:
+                _say(f"built the compiled codec {ext.name} (IMPLEMENTATION = 'cython')")
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, name: str | None = None) -> None:
         if REQUIRE_EXTENSION:
-            _say(f"compiling the codec failed and FASTIPC_BUILD_EXTENSION=1: {exc}")
+            _say(f"compiling {name or 'an extension'} failed and FASTIPC_BUILD_EXTENSION=1: {exc}")
             raise exc
+        if name == PIPE_SHIM:
+            _say(
+                f"WARNING: compiling the named-pipe shim failed ({exc}); local sockets "
+                "(serve/connectTo) cannot be used on this Windows install"
+            )
+            return
         _say(
             f"WARNING: compiling the codec failed ({exc}); installing the pure-Python "
             "codec (IMPLEMENTATION = 'python'), which is several times slower"
@@ -87,4 +99,21 @@ def _extensions() -> list[Extension]:
     )
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+def _windows_extensions() -> list[Extension]:
+    """The named-pipe shim: plain C on the limited API (one build serves every
+    CPython 3.10+), Windows only, whatever FASTIPC_NO_EXTENSIONS says: it is
+    not a speed-up but the local transport itself."""
+    if sys.platform != "win32":
+        return []
+    return [
+        Extension(
+            PIPE_SHIM,
+            ["src/fastipc/_pipe_win.c"],
+            libraries=["advapi32"],
+            define_macros=[("Py_LIMITED_API", "0x030A0000")],
+            py_limited_api=True,
+        )
+    ]
+
+
+setup(ext_modules=_extensions() + _windows_extensions(), cmdclass={"build_ext": OptionalBuildExt})

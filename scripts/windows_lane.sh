@@ -125,7 +125,7 @@ fi
 
 # --------------------------------------------------------------- stage the lane
 rm -rf "$LANE"
-mkdir -p "$LANE/site" "$LANE/reports"
+mkdir -p "$LANE/site"
 cp -r "$CACHE/cp313" "$LANE/python"
 for wheel in "$WHEELS"/*.whl; do
     "$PYTHON" -m zipfile -e "$wheel" "$LANE/site"
@@ -144,8 +144,8 @@ printf 'python313.zip\n.\n..\\site\nimport site\n' > "$LANE/python/python313._pt
 # --------------------------------------------------------------- run
 export WINEPREFIX=${WINEPREFIX:-$CACHE/wineprefix}
 export WINEDEBUG=-all NODE_SKIP_PLATFORM_CHECK=1 PYTHONUTF8=1 PYTHONDONTWRITEBYTECODE=1
-export FASTIPC_WIN_NODE="$CACHE/node-win/bin/node.exe" FASTIPC_WIN_REPORTS="$LANE/reports"
-export FASTIPC_REQUIRE_NODE=1 FASTIPC_REQUIRE_PIPE_SHIM=1
+unset FASTIPC_REQUIRE_EXTENSION  # the lane says which codec it staged, below
+export FASTIPC_WIN_NODE="$CACHE/node-win/bin/node.exe" FASTIPC_LANE_CODEC=python
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     say "creating the Wine prefix $WINEPREFIX"
     "$WINE" wineboot --init < /dev/null > /dev/null 2>&1 || true

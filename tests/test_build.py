@@ -27,7 +27,7 @@ def source_copy(tmp_path: pathlib.Path) -> pathlib.Path:
         path = ROOT / name
         if path.is_dir():
             shutil.copytree(
-                path, dest / name, ignore=shutil.ignore_patterns("*.so", "*.c", "__pycache__", "*.egg-info")
+                path, dest / name, ignore=shutil.ignore_patterns("*.so", "_framing.c", "__pycache__", "*.egg-info")
             )
         else:
             shutil.copy(path, dest / name)
@@ -74,6 +74,7 @@ def test_sdist_carries_the_cython_source(source_copy, tmp_path):
     with tarfile.open(sdist) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
     for needed in ["src/fastipc/_framing.pyx", "src/fastipc/_framing.pyi", "src/fastipc/_framing_py.py",
-                   "src/fastipc/py.typed", "setup.py", "pyproject.toml"]:
+                   "src/fastipc/py.typed", "src/fastipc/_pipe_win.c", "src/fastipc/_pipe_win.pyi",
+                   "setup.py", "pyproject.toml"]:
         assert needed in names, needed
     assert "src/fastipc/_framing.c" not in names
