@@ -50,7 +50,7 @@ as_root() {
 if [ ! -x "$WINE" ] || ! command -v "$MINGW" > /dev/null; then
     say "installing Debian's wine64 and gcc-mingw-w64-x86-64"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
             wine64 gcc-mingw-w64-x86-64 > /dev/null \
         || die "cannot install Debian packages; run: apt-get install wine64 gcc-mingw-w64-x86-64"
 fi
