@@ -20,6 +20,24 @@ from .test_api import Events, free_port, make_ipc, root, run  # root, run: fixtu
 __all__ = ["root", "run"]
 
 
+def client_process_script(root: str, id: str) -> str:
+    """Python code for a client process that connects to ``id`` under
+    ``root``, emits ``bye`` and disconnects once the server answers ``ok``."""
+    return textwrap.dedent(
+        f"""
+        from fastipc import IPC
+        ipc = IPC()
+        ipc.config.silent = True
+        ipc.config.socketRoot = {root!r}
+        ipc.config.maxRetries = 0
+        def connected():
+            ipc.of[{id!r}].on("connect", lambda: ipc.of[{id!r}].emit("bye"))
+            ipc.of[{id!r}].on("ok", lambda data: ipc.disconnect({id!r}))
+        ipc.connectTo({id!r}, connected)
+        """
+    )
+
+
 def test_peer_pid_of_a_unix_socket_client_is_its_process(run, root):
     async def body():
         server_ipc = make_ipc(root, id="pid")
@@ -27,16 +45,8 @@ def test_peer_pid_of_a_unix_socket_client_is_its_process(run, root):
         server_ipc.serve(lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
         server_ipc.server.start()
         await server_ipc.server.wait_started()
-        script = textwrap.dedent(
-            f"""
-            from fastipc import IPC
-            ipc = IPC()
-            ipc.config.silent = True
-            ipc.config.socketRoot = {root!r}
-            ipc.config.maxRetries = 0
-            ipc.connectTo("pid", lambda: ipc.of.pid.on("connect", lambda: ipc.disconnect("pid")))
-            """
-        )
+        server_ipc.server.on("bye", lambda data, sock: sock.emit("ok"))
+        script = client_process_script(root, "pid")
         child = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
         try:
             await seen.until(lambda: seen.of("socket.disconnected"), timeout=20)

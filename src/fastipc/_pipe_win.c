@@ -228,36 +228,34 @@ handle_arg(PyObject *obj, HANDLE *out)
     return 1;
 }
 
+/* The process id a named-pipe query reports for ``arg``'s handle. */
 static PyObject *
-py_client_process_id(PyObject *self, PyObject *arg)
+pipe_process_id(PyObject *arg, BOOL(WINAPI *query)(HANDLE, PULONG))
 {
     HANDLE pipe;
     ULONG pid = 0;
 
-    (void)self;
     if (!handle_arg(arg, &pipe)) {
         return NULL;
     }
-    if (!GetNamedPipeClientProcessId(pipe, &pid)) {
+    if (!query(pipe, &pid)) {
         return raise_last_error();
     }
     return PyLong_FromUnsignedLong(pid);
 }
 
 static PyObject *
+py_client_process_id(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    return pipe_process_id(arg, GetNamedPipeClientProcessId);
+}
+
+static PyObject *
 py_server_process_id(PyObject *self, PyObject *arg)
 {
-    HANDLE pipe;
-    ULONG pid = 0;
-
     (void)self;
-    if (!handle_arg(arg, &pipe)) {
-        return NULL;
-    }
-    if (!GetNamedPipeServerProcessId(pipe, &pid)) {
-        return raise_last_error();
-    }
-    return PyLong_FromUnsignedLong(pid);
+    return pipe_process_id(arg, GetNamedPipeServerProcessId);
 }
 
 static PyObject *

@@ -22,6 +22,7 @@ from fastipc._config import default_socket_root, pipe_path
 from fastipc._transports import winpipe
 
 from ..test_api import Events, make_ipc
+from ..test_peer_identity import client_process_script
 
 PAYLOADS = [
     "hello",
@@ -298,6 +299,22 @@ def test_raw_mode_over_a_pipe(run, root):
     run(body)
 
 
+async def _send_and_wait_closed(address: str, data: bytes) -> None:
+    """Connect a plain pipe client, write ``data`` and wait for the server to close it."""
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+
+    class Hostile(asyncio.Protocol):
+        def connection_made(self, transport):
+            transport.write(data)
+
+        def connection_lost(self, exc):
+            closed.set_result(exc)
+
+    await loop.create_pipe_connection(Hostile, address)
+    await asyncio.wait_for(closed, 20)
+
+
 def test_guarded_profile_closes_only_the_offending_pipe(run, root):
     async def body():
         server_ipc = make_ipc(root, id="guard", parser="guarded", maxMessageSize=1000)
@@ -313,35 +330,14 @@ def test_guarded_profile_closes_only_the_offending_pipe(run, root):
         good.connectTo("guard", lambda: got.watch(good.of.guard, "pong"))
         await good.of.guard.wait_connected()
 
-        loop = asyncio.get_running_loop()
-        closed = loop.create_future()
-
-        class Hostile(asyncio.Protocol):
-            def connection_made(self, transport):
-                transport.write(b'{"type":"ping","data":1}\f{not json}\f')
-
-            def connection_lost(self, exc):
-                closed.set_result(exc)
-
-        await loop.create_pipe_connection(Hostile, pipe_path(root + "app.guard"))
-        await asyncio.wait_for(closed, 20)
+        address = pipe_path(root + "app.guard")
+        await _send_and_wait_closed(address, b'{"type":"ping","data":1}\f{not json}\f')
         await errors.until(lambda: errors.of("error"))
         (error,) = errors.of("error")[0]
         assert isinstance(error, IPCProtocolError)
         assert error.code == "ERR_IPC_INVALID_JSON"
-
         # too large a frame: ERR_IPC_FRAME_TOO_LARGE, the good client unharmed
-        big_closed = loop.create_future()
-
-        class Big(asyncio.Protocol):
-            def connection_made(self, transport):
-                transport.write(b'{"type":"ping","data":"' + b"x" * 5000)
-
-            def connection_lost(self, exc):
-                big_closed.set_result(exc)
-
-        await loop.create_pipe_connection(Big, pipe_path(root + "app.guard"))
-        await asyncio.wait_for(big_closed, 20)
+        await _send_and_wait_closed(address, b'{"type":"ping","data":"' + b"x" * 5000)
         await errors.until(lambda: len(errors.of("error")) == 2)
         assert errors.of("error")[1][0].code == "ERR_IPC_FRAME_TOO_LARGE"
 
@@ -384,20 +380,7 @@ def test_peer_pid_is_the_client_process(run, root):
         server_ipc = make_ipc(root, id="pids")
         seen = Events()
         await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
-        script = textwrap.dedent(
-            f"""
-            import sys
-            from fastipc import IPC
-            ipc = IPC()
-            ipc.config.silent = True
-            ipc.config.socketRoot = {root!r}
-            ipc.config.maxRetries = 0
-            def connected():
-                ipc.of.pids.on("connect", lambda: ipc.of.pids.emit("bye"))
-                ipc.of.pids.on("ok", lambda data: ipc.disconnect("pids"))
-            ipc.connectTo("pids", connected)
-            """
-        )
+        script = client_process_script(root, "pids")
         server_ipc.server.on("bye", lambda data, sock: sock.emit("ok"))
         child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL)
         try:
@@ -441,3 +424,53 @@ def test_assured_refuses_a_widened_pipe(root):
     ipc.serve(lambda: None)
     with pytest.raises(AssuredTransportError, match="owner-only"):
         ipc.server.start()
+
+
+def test_both_json_engines_over_a_pipe(run, root):
+    """The lane's orjson (a Windows wheel) on the server, the stdlib fallback
+    (FASTIPC_JSON=json) in a client process: the same values both ways."""
+
+    async def body():
+        from fastipc import _json
+
+        assert _json.ENGINE == "orjson"
+        server_ipc = make_ipc(root, id="engines")
+        seen = Events()
+
+        def started():
+            seen.watch(server_ipc.server, "got", "socket.disconnected")
+            server_ipc.server.on("hello", lambda data, sock: sock.emit("values", PAYLOADS))
+
+        await _serve(server_ipc, started)
+        script = textwrap.dedent(
+            f"""
+            from fastipc import IPC, _json
+            assert _json.ENGINE == "json", _json.ENGINE
+            ipc = IPC()
+            ipc.config.silent = True
+            ipc.config.socketRoot = {root!r}
+            ipc.config.maxRetries = 0
+            def echo(values):
+                ipc.of.engines.emit("got", values)
+                ipc.disconnect("engines")
+            def connected():
+                ipc.of.engines.on("connect", lambda: ipc.of.engines.emit("hello"))
+                ipc.of.engines.on("values", echo)
+            ipc.connectTo("engines", connected)
+            """
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "FASTIPC_JSON": "json"},
+        )
+        try:
+            await seen.until(lambda: seen.of("socket.disconnected"), timeout=30)
+            assert child.wait(30) == 0
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert seen.of("got")[0][0] == PAYLOADS
+        await _stop(server_ipc)
+
+    run(body)
