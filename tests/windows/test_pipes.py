@@ -474,3 +474,37 @@ def test_both_json_engines_over_a_pipe(run, root):
         await _stop(server_ipc)
 
     run(body)
+
+
+def test_sync_keeps_one_message_in_flight_over_a_pipe(run, root):
+    from ..test_sync import DelayedAnswers
+
+    count = 200
+
+    async def body():
+        server_ipc = make_ipc(root, id="onebyone")
+        behaviours: list[DelayedAnswers] = []
+        await _serve(server_ipc, lambda: behaviours.append(DelayedAnswers(server_ipc.server)))
+        client_ipc = make_ipc(root, sync=True)
+        got = Events()
+        client_ipc.connectTo("onebyone", lambda: got.watch(client_ipc.of.onebyone, "ack"))
+        for i in range(count):
+            assert client_ipc.of.onebyone.emit("req", i) is True
+        await got.until(lambda: len(got.of("ack")) == count, timeout=40)
+        (answers,) = behaviours
+        assert answers.received == list(range(count))
+        assert [args[0] for args in got.of("ack")] == list(range(count))
+        assert answers.max_in_flight == 1
+        client_ipc.disconnect("onebyone")
+        # the control: without sync the same server sees requests overlap
+        plain = make_ipc(root)
+        more = Events()
+        plain.connectTo("onebyone", lambda: more.watch(plain.of.onebyone, "ack"))
+        for i in range(50):
+            plain.of.onebyone.emit("req", i)
+        await more.until(lambda: len(more.of("ack")) == 50)
+        assert answers.max_in_flight > 1
+        plain.disconnect("onebyone")
+        await _stop(server_ipc)
+
+    run(body)
