@@ -508,3 +508,20 @@ def test_sync_keeps_one_message_in_flight_over_a_pipe(run, root):
         await _stop(server_ipc)
 
     run(body)
+
+
+def test_assured_serves_an_owner_only_pipe(run, root):
+    async def body():
+        strict = {"parser": "assured", "allowedEvents": ["x"], "secureSocketRoot": True}
+        server_ipc = make_ipc(root, id="owner", **strict)
+        seen = Events()
+        await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "x"))
+        client_ipc = make_ipc(root, **strict)
+        client_ipc.connectTo("owner", lambda: None)
+        client_ipc.of.owner.emit("x", {"ok": True})
+        await seen.until(lambda: seen.of("x"))
+        assert seen.of("x")[0][0] == {"ok": True}
+        client_ipc.disconnect("owner")
+        await _stop(server_ipc)
+
+    run(body)
