@@ -103,25 +103,11 @@ if [ ! -f "$CACHE/node-win/bin/node.exe" ]; then
 fi
 
 # --------------------------------------------------------------- CPython headers
-HEADERS=$CACHE/cpython-headers
-if [ ! -f "$HEADERS/PC/pyconfig.h" ] || [ ! -f "$HEADERS/Include/Python.h" ]; then
-    say "fetching CPython's headers from Debian's python3.11 source package"
-    SRC_LIST=/etc/apt/sources.list.d/fastipc-deb-src.sources
-    if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-        printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-            | as_root tee "$SRC_LIST" > /dev/null \
-            || die "cannot add a deb-src entry; add one for bookworm to /etc/apt/sources.list.d"
-        as_root apt-get update -qq || die "apt-get update failed"
-    fi
-    rm -rf "$CACHE/pysrc" && mkdir -p "$CACHE/pysrc"
-    (cd "$CACHE/pysrc" && apt-get source --download-only python3.11 > /dev/null 2>&1) \
-        || die "cannot download Debian's python3.11 source package (apt-get source --download-only python3.11)"
-    ORIG=$(ls "$CACHE"/pysrc/python3.11_*.orig.tar.* | head -n1)
-    rm -rf "$HEADERS.tmp" && mkdir -p "$HEADERS.tmp"
-    tar -xf "$ORIG" -C "$HEADERS.tmp" --strip-components=1 --wildcards '*/Include/*' '*/PC/pyconfig.h'
-    rm -rf "$HEADERS" && mv "$HEADERS.tmp" "$HEADERS"
-    rm -rf "$CACHE/pysrc"
-fi
+# for the shim (limited API 3.10): CPython 3.11's, from Debian bookworm
+. scripts/_debian_headers.sh
+HEADERS=$CACHE/cpython311-headers
+[ -f "$HEADERS/VERSION" ] || say "fetching CPython's headers from Debian's python3.11 source package"
+debian_cpython_headers bookworm python3.11 "$HEADERS"
 
 # --------------------------------------------------------------- stage the lane
 rm -rf "$LANE"
@@ -140,29 +126,45 @@ say "building fastipc._pipe_win with mingw (limited API 3.10, linked to python3.
     -o "$LANE/site/fastipc/_pipe_win.pyd" || die "compiling src/fastipc/_pipe_win.c with mingw failed"
 # the embeddable CPython reads its path from python313._pth, not PYTHONPATH
 printf 'python313.zip\n.\n..\\site\nimport site\n' > "$LANE/python/python313._pth"
+# the compiled codec, on CPython 3.13's full C API (scripts/windows_cython.sh)
+say "building fastipc._framing (the Cython codec) with mingw for CPython 3.13"
+CACHE=$CACHE LANE=$LANE PY=$PYTHON bash scripts/windows_cython.sh
 
 # --------------------------------------------------------------- run
 export WINEPREFIX=${WINEPREFIX:-$CACHE/wineprefix}
 export WINEDEBUG=-all NODE_SKIP_PLATFORM_CHECK=1 PYTHONUTF8=1 PYTHONDONTWRITEBYTECODE=1
-unset FASTIPC_REQUIRE_EXTENSION  # the lane says which codec it staged, below
-export FASTIPC_WIN_NODE="$CACHE/node-win/bin/node.exe" FASTIPC_LANE_CODEC=python
+export FASTIPC_WIN_NODE="$CACHE/node-win/bin/node.exe"
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     say "creating the Wine prefix $WINEPREFIX"
     "$WINE" wineboot --init < /dev/null > /dev/null 2>&1 || true
     /usr/lib/wine/wineserver64 -w  # the registry files are written as it exits
     [ -f "$WINEPREFIX/system.reg" ] || die "wineboot could not create $WINEPREFIX"
 fi
-# tests/windows, and the codec suite over the pure-Python codec (the lane has
-# no compiled codec: "not cython" deselects that half rather than skip it)
-say "set up in $(($(date +%s) - started)) s; running pytest in Windows CPython under Wine"
-# Windows CPython under Wine needs pipes (not files) for its standard
-# streams, hence the cat; pipefail keeps pytest's exit status.
-set +e
-"$WINE" "$LANE/python/python.exe" -m pytest -p no:cacheprovider -c tests/windows/pytest.ini --confcutdir "$ROOT" \
-    --rootdir "$ROOT" tests/windows tests/test_framing.py -k "not cython" "$@" < /dev/null 2>&1 | cat
-status=${PIPESTATUS[0]}
-set -e
+say "set up in $(($(date +%s) - started)) s"
+
+# One pytest run in Windows CPython under Wine. Its standard streams must be
+# pipes (not files) there, hence the cat; PIPESTATUS keeps pytest's status.
+lane_pytest() {
+    set +e
+    "$WINE" "$LANE/python/python.exe" -m pytest -p no:cacheprovider -c tests/windows/pytest.ini \
+        --confcutdir "$ROOT" --rootdir "$ROOT" "$@" < /dev/null 2>&1 | cat
+    local code=${PIPESTATUS[0]}
+    set -e
+    return "$code"
+}
+
+status=0
+# Pass 1, the compiled codec: tests/windows over it, and the codec suite over
+# both implementations (the shared contract and the Cython-only checks).
+say "pass 1: tests/windows and the codec suites, compiled codec required"
+FASTIPC_REQUIRE_EXTENSION=1 FASTIPC_LANE_CODEC=cython \
+    lane_pytest tests/windows tests/test_framing.py tests/test_framing_cython_only.py "$@" || status=$?
+# Pass 2, the pure-Python codec: tests/windows again (servers and clients run
+# on both codecs; the codec suite above already covered the twin).
+say "pass 2: tests/windows on the pure-Python codec"
+(unset FASTIPC_REQUIRE_EXTENSION; FASTIPC_NO_EXTENSIONS=1 FASTIPC_LANE_CODEC=python lane_pytest tests/windows "$@") \
+    || status=$((status ? status : $?))
 # end the lane's wineserver (it lingers a few seconds after the last process)
 /usr/lib/wine/wineserver64 -k 2> /dev/null || true
-say "pytest exit status $status; the lane took $(($(date +%s) - started)) s"
+say "exit status $status; the lane took $(($(date +%s) - started)) s"
 exit "$status"
