@@ -373,6 +373,22 @@ def test_second_server_cannot_take_over_a_served_name(run, root):
     run(body)
 
 
+async def _client_process(script: str, seen: Events, **env: str) -> int:
+    """Run ``script`` in a Python child process until the server has seen it
+    leave (``socket.disconnected``) and it has exited 0; return its pid."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.DEVNULL, env={**os.environ, **env}
+    )
+    try:
+        await seen.until(lambda: seen.of("socket.disconnected"), timeout=30)
+        assert child.wait(30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    return child.pid
+
+
 def test_peer_pid_is_the_client_process(run, root):
     """A client in another process: socket.peerPid is that process's id."""
 
@@ -382,15 +398,9 @@ def test_peer_pid_is_the_client_process(run, root):
         await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
         script = client_process_script(root, "pids")
         server_ipc.server.on("bye", lambda data, sock: sock.emit("ok"))
-        child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL)
-        try:
-            await seen.until(lambda: seen.of("socket.disconnected"), timeout=30)
-            assert child.wait(30) == 0
-        finally:
-            if child.poll() is None:
-                child.kill()
+        child_pid = await _client_process(script, seen)
         (sock,) = [args[0] for args in seen.of("connect")]
-        assert sock.peerPid == child.pid != os.getpid()
+        assert sock.peerPid == child_pid != os.getpid()
         await _stop(server_ipc)
 
     run(body)
@@ -459,17 +469,7 @@ def test_both_json_engines_over_a_pipe(run, root):
             ipc.connectTo("engines", connected)
             """
         )
-        child = subprocess.Popen(
-            [sys.executable, "-c", script],
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "FASTIPC_JSON": "json"},
-        )
-        try:
-            await seen.until(lambda: seen.of("socket.disconnected"), timeout=30)
-            assert child.wait(30) == 0
-        finally:
-            if child.poll() is None:
-                child.kill()
+        await _client_process(script, seen, FASTIPC_JSON="json")
         assert seen.of("got")[0][0] == PAYLOADS
         await _stop(server_ipc)
 
