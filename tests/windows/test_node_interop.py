@@ -20,7 +20,7 @@ import pytest
 from fastipc import IPC
 from fastipc._config import default_socket_root, pipe_path
 
-from ..interop.test_api_interop import NodePeer
+from ..interop.test_api_interop import NodePeer, node_sends
 from ..test_api import Events
 
 pytestmark = pytest.mark.interop
@@ -43,10 +43,12 @@ def fresh_id() -> str:
 
 
 @contextlib.contextmanager
-def node_peer(win_node, tmp_path, role: str, id: str, **config: Any) -> Iterator[NodePeer]:
+def node_peer(
+    win_node, tmp_path, role: str, id: str, version: str = "14", **config: Any
+) -> Iterator[NodePeer]:
     if role == "server":
         config = {"id": id, **config}  # peer.mjs serves as config.id
-    spec = {"version": "14", "role": role, "transport": "pipe", "id": id, "path": None, "config": config}
+    spec = {"version": version, "role": role, "transport": "pipe", "id": id, "path": None, "config": config}
     peer = NodePeer(win_node, spec, report=tmp_path / f"{role}-{uuid.uuid4().hex[:6]}.jsonl")
     try:
         peer.wait("ready", WAIT)
@@ -180,3 +182,48 @@ def test_python_client_reconnects_after_node_server_restarts(win_node, tmp_path)
             assert node.events(1, WAIT) == [("after", "restart")]
     finally:
         ipc.disconnect(id)
+
+
+@pytest.mark.parametrize("direction", ["py-client", "py-server"])
+def test_node_ipc_9_both_ways_by_id(win_node, tmp_path, direction):
+    r"""node-ipc 9.2.1 (the legacy line): its default socket root is /tmp/, so
+    fastipc takes that root and both find the pipe \\.\pipe\tmp-app.<id>."""
+    id = fresh_id()
+    if direction == "py-client":
+        with node_peer(win_node, tmp_path, "server", id, version="9") as node:
+            node.wait("start", WAIT)
+            ipc = default_ipc(socketRoot="/tmp/", retry=100)
+            got = Events()
+            ipc.connectTo(id, lambda: got.watch(ipc.of[id], "connect", "reply"))
+            try:
+                got.wait(lambda: got.of("connect"), WAIT)
+                for value in PAYLOADS:
+                    ipc.of[id].emit("message", value)
+                assert node.events(len(PAYLOADS), WAIT) == [("message", v) for v in PAYLOADS]
+                node.send(cmd="emit", type="reply", data={"from": "node-ipc 9"})
+                got.wait(lambda: got.of("reply"), WAIT)
+                assert got.of("reply") == [({"from": "node-ipc 9"},)]
+            finally:
+                ipc.disconnect(id)
+        return
+    ipc = default_ipc(id=id, socketRoot="/tmp/")
+    seen = Events()
+
+    def started():
+        seen.watch(ipc.server, "connect")
+        ipc.server.on("message", lambda data, sock: ipc.server.emit(sock, "reply", data))
+
+    ipc.serve(started)
+    ipc.server.start()
+    try:
+        with node_peer(win_node, tmp_path, "client", id, version="9") as node:
+            node.wait("connect", WAIT)
+            for value in PAYLOADS:
+                node.send(cmd="emit", type="message", data=value)
+            # what node-ipc 9 sends for falsy data, echoed back
+            expected = [("reply", node_sends("9", v, v)) for v in PAYLOADS]
+            assert node.events(len(PAYLOADS), WAIT) == expected
+            (sock,) = [args[0] for args in seen.of("connect")]
+            assert sock.peerPid == node.proc.pid
+    finally:
+        ipc.server.stop()

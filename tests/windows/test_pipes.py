@@ -317,7 +317,9 @@ async def _send_and_wait_closed(address: str, data: bytes) -> None:
 
 def test_guarded_profile_closes_only_the_offending_pipe(run, root):
     async def body():
-        server_ipc = make_ipc(root, id="guard", parser="guarded", maxMessageSize=1000)
+        server_ipc = make_ipc(
+            root, id="guard", parser="guarded", maxMessageSize=1000, messageTimeout=300
+        )
         errors = Events()
 
         def started():
@@ -340,6 +342,10 @@ def test_guarded_profile_closes_only_the_offending_pipe(run, root):
         await _send_and_wait_closed(address, b'{"type":"ping","data":"' + b"x" * 5000)
         await errors.until(lambda: len(errors.of("error")) == 2)
         assert errors.of("error")[1][0].code == "ERR_IPC_FRAME_TOO_LARGE"
+        # an unfinished frame outstays messageTimeout: ERR_IPC_MESSAGE_TIMEOUT
+        await _send_and_wait_closed(address, b'{"type":"ping","da')
+        await errors.until(lambda: len(errors.of("error")) == 3)
+        assert errors.of("error")[2][0].code == "ERR_IPC_MESSAGE_TIMEOUT"
 
         good.of.guard.emit("ping", "still here")
         await got.until(lambda: got.of("pong"))
