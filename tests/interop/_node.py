@@ -99,7 +99,10 @@ class NodeProcess:
                 if ended and not chunk:
                     break
                 if not chunk:
-                    time.sleep(0.01)
+                    # nothing new: wait for more to be written, or for the
+                    # process to end (a file has no readiness to wait on)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.proc.wait(0.01)
         self.lines.put(None)
 
     def _read_stderr(self) -> None:

@@ -203,10 +203,8 @@ async def connect_pipe(loop: asyncio.AbstractEventLoop, factory: ProtocolFactory
     Raises:
         FileNotFoundError: Raised when nothing serves the name.
     """
-    create = getattr(loop, "create_pipe_connection", None)
-    if create is None or sys.platform != "win32":
-        _proactor(loop)  # raises with the loop's name
-    await create(factory, address)  # type: ignore[misc]
+    _proactor(loop)  # raises, naming the loop, where pipes cannot be used
+    await loop.create_pipe_connection(factory, address)  # type: ignore[attr-defined,unused-ignore]
 
 
 def client_pid_of(transport: asyncio.BaseTransport) -> int | None:
