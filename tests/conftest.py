@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pathlib
 import subprocess
@@ -43,6 +44,26 @@ def framing_impl(request: pytest.FixtureRequest) -> ModuleType:
     return load_impl(request.param)
 
 
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest):
+    """Run an async test body on plain asyncio or on uvloop (30 s at most)."""
+    import asyncio
+
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        return lambda body: uvloop.run(asyncio.wait_for(body(), 30))
+    return lambda body: asyncio.run(asyncio.wait_for(body(), 30))
+
+
+@pytest.fixture
+def root():
+    """A short private socket root (Unix socket paths are limited to 107 bytes)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fipc", dir="/tmp") as path:
+        yield path + "/"
+
+
 @pytest.fixture(scope="session")
 def node() -> pathlib.Path:
     """Node 22 from npm (``npm ci --ignore-scripts`` puts it in node_modules)."""
@@ -69,6 +90,50 @@ def _no_leaked_loop_users():
         leaked = background_loop.users
         background_loop.shutdown()
         pytest.fail(f"{leaked} server(s)/client(s) left open by this test")
+
+
+class _LoopErrors(logging.Handler):
+    """Collects what an event loop's exception handler logged.
+
+    asyncio's default exception handler (plain asyncio, uvloop, and the
+    background loop thread alike) reports an exception raised in a callback
+    or a task nobody awaited by logging it at ERROR on the ``asyncio``
+    logger; that is the only place such an exception would show. fastipc
+    must deliver every exception to its caller or an ``error`` event, so a
+    record here fails the test.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _no_unhandled_loop_exceptions():
+    """Fail any test during which an event loop logged an unhandled exception."""
+    handler = _LoopErrors()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        asyncio_logger.removeHandler(handler)
+    if handler.records:
+        text = "\n".join(
+            handler.format(r) + ("\n" + "".join(_format_exc(r)) if r.exc_info else "")
+            for r in handler.records
+        )
+        pytest.fail(f"an event loop logged {len(handler.records)} unhandled exception(s):\n{text}")
+
+
+def _format_exc(record: logging.LogRecord) -> list[str]:
+    import traceback
+
+    assert record.exc_info is not None
+    return traceback.format_exception(*record.exc_info)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -20,10 +20,13 @@ NODE_IPC_14_KEYS = {
     "retry", "maxRetries", "stopRetrying", "unlink", "interface",
 }
 
+#: fastipc's own keys, beside node-ipc's (documented as extensions)
+FASTIPC_KEYS = {"backlog"}
+
 
 def test_every_key_and_default():
     config = Config()
-    assert set(CONFIG_KEYS) == NODE_IPC_14_KEYS
+    assert set(CONFIG_KEYS) == NODE_IPC_14_KEYS | FASTIPC_KEYS
     expected = {
         "appspace": "app.",
         "id": socket.gethostname(),
@@ -45,6 +48,7 @@ def test_every_key_and_default():
         "logDepth": 5,
         "logInColor": True,
         "maxConnections": 100,
+        "backlog": 511,
         "retry": 500,
         "maxRetries": math.inf,
         "stopRetrying": False,

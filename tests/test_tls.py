@@ -245,12 +245,15 @@ def client(
         rec.watch(ipc.of[id], "connect", "disconnect", "destroy", "error", "message", "data")
 
     ipc.connectToNet(id, host, port, registered)
+    made = ipc.of[id]
     try:
         yield ipc, rec
     finally:
         ipc.disconnect(id)
         # wait until the loop thread is let go (the conftest fixture checks it)
-        rec.wait(lambda: bool([n for n, _ in rec.items if n == "destroy"]), TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not made.destroyed and time.monotonic() < deadline:
+            time.sleep(0.005)
 
 
 # ---------------------------------------------------------------- it works
@@ -331,8 +334,9 @@ def test_mutual_tls_inside_a_running_loop(pki, mode):
             assert await rec.until("message") == [("hello world!",)]
             assert len(srv.of("connect")) == 1
         finally:
+            client = ipc.of.world
             ipc.disconnect("world")
-            await rec.until("destroy")
+            await client.wait_closed()
             server.stop()
             await server.wait_closed()
 

@@ -302,10 +302,9 @@ async def _disconnect(ipc: IPC, id: str) -> None:
     client = ipc.of.get(id)
     if client is None:
         return
-    gone = _until_destroyed(client)
     ipc.disconnect(id)
     try:
-        await asyncio.wait_for(gone, 5)
+        await asyncio.wait_for(client.wait_closed(), 5)
     except asyncio.TimeoutError:  # pragma: no cover - a wedged transport
         pass
 

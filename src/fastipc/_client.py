@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import math
+import random
 import socket as _socket
 import ssl
 import sys
+import threading
 from collections import deque
 from typing import Any
 
@@ -31,6 +34,10 @@ from .errors import BackpressureError, IPCError, IPCNotConnectedError, IPCProtoc
 __all__ = ["Client"]
 
 logger = logging.getLogger("fastipc")
+
+#: How long (ms, at least) one connection attempt waits for room in a Unix
+#: socket server's full listen backlog before it counts as failed.
+BACKLOG_WAIT_MS = 2000.0
 
 
 class Client(EventEmitter):
@@ -57,25 +64,33 @@ class Client(EventEmitter):
         log: Any = None,
     ) -> None:
         super().__init__()
+        #: The ``ipc.config`` this client shares with its ``IPC``: as in
+        #: node-ipc, ``retry``, ``maxRetries``, ``stopRetrying``, ``tls`` and
+        #: ``interface`` are read when they are needed, so setting them at
+        #: run time takes effect. The wire settings (parser, delimiter,
+        #: limits, encoding, sync, logPayloads) are fixed when the client is
+        #: made, as node-ipc makes its parser then.
         self.config = config
+        self._settings = config.copy()
+        settings = self._settings
         self.id = id
         self.path: str = (path if port is None else host) or ""
         self.port = port
         self._log = log or (lambda *args: None)
-        self._profile = profile_of(config)
+        self._profile = profile_of(settings)
         self._raw = self._profile == "raw"
-        self._encoder = encoder_for(config)
+        self._encoder = encoder_for(settings)
         self._encode = self._encoder.encode
-        self._log_payloads = bool(config.logPayloads)
-        self._message_timeout = message_timeout_of(config)
-        self._pending_limit = pending_limit_of(config)
+        self._log_payloads = bool(settings.logPayloads)
+        self._message_timeout = message_timeout_of(settings)
+        self._pending_limit = pending_limit_of(settings)
         # sync: one message in flight; the next waits for any answer
-        self._sync = bool(config.sync)
+        self._sync = bool(settings.sync)
         self._sync_queue: deque[bytes] = deque()
         self._sync_busy = False
         # emit may write straight to the connection: nothing to log, queue or bound
         self._plain = not (self._log_payloads or self._sync or self._pending_limit is not None)
-        decoder_for(config)  # check the profile's settings now
+        decoder_for(settings)  # check the profile's settings now
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
         self.explicitlyDisconnected = False
@@ -85,9 +100,15 @@ class Client(EventEmitter):
         self._conn: StreamProtocol | None = None
         self._connecting = False
         self._retry_timer: asyncio.TimerHandle | None = None
-        self._backlog: list[bytes] = []  # frames emitted before the connection is up
+        # Frames emitted before the connection is up (or between connections),
+        # sent in order once it is; any thread may add to them, hence the lock.
+        self._backlog: list[bytes] = []
         self._backlog_bytes = 0
+        self._backlog_lock = threading.Lock()
+        # An outage is logged once at WARNING, then at DEBUG until connected.
+        self._outage_logged = False
         self._connected_waiters: list[asyncio.Future[None]] = []
+        self._closed_waiters: list[asyncio.Future[None]] = []
 
     # ------------------------------------------------------------ state
 
@@ -111,7 +132,8 @@ class Client(EventEmitter):
             # connectToNet); a client that cannot connect is destroyed.
             try:
                 check_network_transport(self.config, server=False)
-                self._ssl = client_context(self.config) if self.config.tls else None
+                # as in node-ipc, any tls value but False (even {}) means TLS
+                self._ssl = client_context(self.config) if self.config.tls is not False else None
             except IPCError:
                 self.destroyed = True
                 raise
@@ -129,7 +151,7 @@ class Client(EventEmitter):
     async def _open(self) -> None:
         assert self._handle is not None
         loop = self._handle.loop
-        conn = StreamProtocol(self, decoder_for(self.config), loop)
+        conn = StreamProtocol(self, decoder_for(self._settings), loop)
         try:
             if self.port is None:
                 if sys.platform == "win32":
@@ -137,7 +159,8 @@ class Client(EventEmitter):
                     await connect_pipe(loop, lambda: conn, pipe_path(self.path))
                 else:
                     self._log("connecting client on local socket", self.path)
-                    await loop.create_unix_connection(lambda: conn, self.path)
+                    sock = await self._connect_unix(loop)
+                    await loop.create_unix_connection(lambda: conn, sock=sock)
             else:
                 tls = self._tls_options()
                 self._log("connecting client via TLS" if tls else "connecting client via TCP", self.path, self.port)
@@ -151,19 +174,84 @@ class Client(EventEmitter):
                     # need no pool).
                     if "interpreter shutdown" not in str(exc):
                         raise
-                    infos = _socket.getaddrinfo(self.path, self.port, type=_socket.SOCK_STREAM)
+                    infos = _socket.getaddrinfo(
+                        self.path, self.port, type=_socket.SOCK_STREAM, flags=options.get("flags", 0)
+                    )
+                    options.pop("flags", None)
                     await loop.create_connection(lambda: conn, str(infos[0][4][0]), self.port, **options)
         except OSError as exc:
             self._connecting = False
             if self.explicitlyDisconnected:
                 return
             self._log("client socket error", exc)
-            self._dispatch("error", exc)
+            self._report(exc)
             self._closed()
             return
         except BaseException:
             self._connecting = False
             raise
+
+    async def _connect_unix(self, loop: asyncio.AbstractEventLoop) -> _socket.socket:
+        """A Unix stream socket connected to ``self.path``.
+
+        On Linux a non-blocking ``connect()`` to a listening socket whose
+        backlog is full fails with EAGAIN; asyncio takes that for "in
+        progress" and reports a socket that never connected as connected.
+        Here EAGAIN means "wait and try again": with a short, growing,
+        jittered pause, for up to ``retry`` ms (at least 2 s: a server busy
+        accepting a storm of clients is alive); after that the attempt fails
+        as a refused one does and the retry policy (``retry``,
+        ``maxRetries``) takes over.
+        """
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            budget = max(float(self.config.retry), BACKLOG_WAIT_MS) / 1000
+            deadline = loop.time() + budget
+            pause = 0.001
+            while True:
+                try:
+                    sock.connect(self.path)
+                    return sock
+                except InterruptedError:
+                    continue
+                except BlockingIOError as exc:
+                    if exc.errno == errno.EINPROGRESS:
+                        # not Linux: a connect that completes later
+                        await loop.sock_connect(sock, self.path)
+                        return sock
+                    if loop.time() >= deadline:
+                        raise BlockingIOError(
+                            errno.EAGAIN,
+                            f"the server's listen backlog at {self.path!r} stayed full "
+                            f"for {budget * 1000:g} ms",
+                        ) from None
+                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+                pause = min(pause * 2, 0.064)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _report(self, error: BaseException) -> None:
+        """Deliver a connection error: to the ``error`` handlers, or, when
+        there are none, to the ``fastipc`` logger, once per outage at
+        WARNING and then at DEBUG (a client retrying against a server that
+        is down fails every ``retry`` ms)."""
+        if self._handlers.get("error"):
+            self._dispatch("error", error)
+            return
+        if not self._outage_logged:
+            self._outage_logged = True
+            logger.warning(
+                "client %r: connection to %s failed: %r; retrying every %g ms "
+                "(further failures are logged at DEBUG until it connects)",
+                self.id, self._where(), error, self.config.retry,
+            )
+        else:
+            logger.debug("client %r: connection to %s failed again: %r", self.id, self._where(), error)
+
+    def _where(self) -> str:
+        return self.path if self.port is None else f"{self.path}:{self.port}"
 
     def _tls_options(self) -> dict[str, Any]:
         context: ssl.SSLContext | None = getattr(self, "_ssl", None)
@@ -182,6 +270,9 @@ class Client(EventEmitter):
         local_port = source.get("localPort") or 0
         if local_address is not None or local_port:
             options["local_addr"] = (local_address or ("::" if source.get("family") == 6 else "0.0.0.0"), local_port)
+        hints = source.get("hints")
+        if hints:
+            options["flags"] = hints
         family = source.get("family")
         if family == 4:
             options["family"] = _socket.AF_INET
@@ -194,12 +285,16 @@ class Client(EventEmitter):
         if self.explicitlyDisconnected:
             conn.close(abort=True)
             return
-        self._conn = conn
         self.retriesRemaining = self.config.maxRetries
-        backlog, self._backlog = self._backlog, []
-        self._backlog_bytes = 0
-        for frame in backlog:
-            conn.write(frame)
+        self._outage_logged = False
+        with self._backlog_lock:
+            # under the lock: an emit from another thread either lands in
+            # the backlog taken here or sees the connection and writes after it
+            self._conn = conn
+            backlog, self._backlog = self._backlog, []
+            self._backlog_bytes = 0
+            for frame in backlog:
+                conn.write(frame)
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -246,7 +341,7 @@ class Client(EventEmitter):
             return
         self._log("connection closed", self.id, self.path)
         if exc is not None and not self.explicitlyDisconnected:
-            self._dispatch("error", exc)
+            self._report(exc)
         self._closed()
 
     def _closed(self) -> None:
@@ -279,13 +374,19 @@ class Client(EventEmitter):
         if self.destroyed:
             return
         self.destroyed = True
-        self._backlog.clear()
+        with self._backlog_lock:
+            self._backlog.clear()
+            self._backlog_bytes = 0
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(IPCNotConnectedError(f"connection to {self.id!r} was destroyed"))
                 waiter.exception()
         self._dispatch("destroy")
+        closed, self._closed_waiters = self._closed_waiters, []
+        for waiter in closed:
+            if not waiter.done():
+                waiter.set_result(None)
         self._release()
 
     def _release(self) -> None:
@@ -294,7 +395,13 @@ class Client(EventEmitter):
             handle.release()
 
     def _disconnect(self) -> None:
-        """``ipc.disconnect(id)``: final; no retry follows."""
+        """``ipc.disconnect(id)``: final; no retry follows.
+
+        As node-ipc (14 and 9.2.1) does, the client's handlers are removed
+        first: a disconnect you asked for fires no ``disconnect`` or
+        ``destroy`` of its own.
+        """
+        self._handlers.clear()
         self.explicitlyDisconnected = True
         handle = self._handle
         if handle is None:
@@ -302,15 +409,20 @@ class Client(EventEmitter):
         handle.call(self._disconnect_on_loop)
 
     def _disconnect_on_loop(self) -> None:
-        if self._retry_timer is not None:
+        waiting_to_retry = self._retry_timer is not None
+        if waiting_to_retry:
+            assert self._retry_timer is not None
             self._retry_timer.cancel()
             self._retry_timer = None
         conn = self._conn
         if conn is not None and not conn.closed:
-            conn.close()
+            conn.close()  # 'disconnect' then 'destroy' follow from its close
         elif not self.destroyed:
-            # not connected (retrying or still connecting): end here
-            self._dispatch("disconnect")
+            # Not connected. Between retries 'disconnect' was already
+            # emitted for the attempt that failed: only 'destroy' is left.
+            # While an attempt is under way, that attempt ends here.
+            if not waiting_to_retry:
+                self._dispatch("disconnect")
             self._destroy()
 
     # ------------------------------------------------------------ sending
@@ -333,7 +445,7 @@ class Client(EventEmitter):
             IPCEncodeError: Raised when the data has no JSON form.
         """
         if self._raw:
-            frame = raw_payload(self.config, type)
+            frame = raw_payload(self._settings, type)
         else:
             frame = self._encode(type, data)
             conn = self._conn
@@ -347,15 +459,9 @@ class Client(EventEmitter):
         if self._sync:
             # the queue lives on the loop thread, where answers arrive
             if handle is not None and not handle.in_loop_thread():
-                handle.call(self._sync_send, frame)
+                handle.call(self._sync_send_soon, frame)
                 return True
             return self._sync_send(frame)
-        conn = self._conn
-        if conn is not None and not conn.closed:
-            return self._write(conn, frame)
-        if handle is not None and not handle.in_loop_thread():
-            handle.call(self._emit_later, frame)
-            return True
         return self._emit_later(frame)
 
     def _write(self, conn: StreamProtocol, frame: bytes) -> bool:
@@ -377,29 +483,46 @@ class Client(EventEmitter):
         self._sync_busy = True
         return self._emit_later(frame)
 
+    def _sync_send_soon(self, frame: bytes) -> None:
+        # a loop callback for an emit made on another thread: what fails
+        # here has no caller left to raise to, so it is an 'error' event
+        try:
+            self._sync_send(frame)
+        except IPCError as error:
+            self._dispatch("error", error)
+
     def _sync_next(self) -> None:
         if self._sync_queue:
-            self._emit_later(self._sync_queue.popleft())
+            try:
+                self._emit_later(self._sync_queue.popleft())
+            except IPCError as error:
+                self._dispatch("error", error)
         else:
             self._sync_busy = False
 
     def _emit_later(self, frame: bytes) -> bool:
+        """Write ``frame`` now if connected, else hold it for the connection.
+
+        Call from any thread; the ``maxPendingBytes`` check on held frames
+        raises to the caller.
+        """
         conn = self._conn
         if conn is not None and not conn.closed:
             return self._write(conn, frame)
-        limit = self.config.maxPendingBytes
-        if self._backlog_bytes + len(frame) > limit and limit != math.inf:
-            error = BackpressureError(
-                f"{self._backlog_bytes + len(frame)} bytes would wait for the connection "
-                f"to {self.id!r}; maxPendingBytes is {limit}"
-            )
-            if self._handle is not None and self._handle.in_loop_thread():
-                raise error
-            self._dispatch("error", error)
-            return False
-        self._backlog.append(frame)
-        self._backlog_bytes += len(frame)
-        return True
+        with self._backlog_lock:
+            conn = self._conn
+            if conn is None or conn.closed:
+                limit = self._settings.maxPendingBytes
+                held = self._backlog_bytes + len(frame)
+                if held > limit and limit != math.inf:
+                    raise BackpressureError(
+                        f"{held} bytes would wait for the connection to {self.id!r}; "
+                        f"maxPendingBytes is {limit}"
+                    )
+                self._backlog.append(frame)
+                self._backlog_bytes = held
+                return True
+        return self._write(conn, frame)
 
     async def drain(self) -> None:
         """Wait until the server has taken what was sent."""
@@ -425,6 +548,22 @@ class Client(EventEmitter):
         assert self._handle is not None
         waiter = self._handle.loop.create_future()
         self._connected_waiters.append(waiter)
+        await waiter
+
+    async def wait_closed(self) -> None:
+        """Wait until the client is destroyed: :meth:`IPC.disconnect` was
+        called for it, or no retry remains. It returns at once for a client
+        that already is (or never started)."""
+        handle = self._handle
+        if handle is None or self.destroyed:
+            return
+        await handle.awaitable(self._wait_closed())
+
+    async def _wait_closed(self) -> None:
+        if self.destroyed or self._handle is None:
+            return
+        waiter = self._handle.loop.create_future()
+        self._closed_waiters.append(waiter)
         await waiter
 
     def __repr__(self) -> str:

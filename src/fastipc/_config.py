@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._constants import (
+    DEFAULT_BACKLOG,
     DEFAULT_DELIMITER,
     DEFAULT_MAX_EVENT_NAME_LENGTH,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -190,6 +191,12 @@ def _max_connections(key: str, value: Any) -> int | float:
     return _limit(key, value)
 
 
+def _backlog(key: str, value: Any) -> int:
+    if not _is_int(value) or value < 1:
+        raise _fail(key, value, "a positive int (the listen backlog)")
+    return int(value)
+
+
 def _tls(key: str, value: Any) -> Any:
     if value is False or value is None:
         return False
@@ -220,6 +227,17 @@ def _interface(key: str, value: Any) -> dict[str, Any]:
         _str("interface.localAddress", merged["localAddress"])
     if merged["family"] not in (False, 4, 6):
         raise _fail("interface.family", merged["family"], "False, 4 or 6")
+    if merged["hints"] is not False and (not _is_int(merged["hints"]) or merged["hints"] < 0):
+        raise _fail("interface.hints", merged["hints"], "False or getaddrinfo flags (an int >= 0, e.g. socket.AI_ADDRCONFIG)")
+    if merged["lookup"] not in (False, None):
+        # Node's dns.lookup replacement has no Python counterpart fastipc
+        # could honour: host names are resolved with getaddrinfo.
+        raise IPCConfigError(
+            f"ipc.config.interface.lookup is not supported (got {merged['lookup']!r}): fastipc "
+            "resolves host names with getaddrinfo; pass an IP address as the host, or "
+            "getaddrinfo flags in interface.hints"
+        )
+    merged["lookup"] = False
     return merged
 
 
@@ -251,6 +269,7 @@ _SCHEMA: dict[str, tuple[Callable[[], Any], Callable[[str, Any], Any]]] = {
     "logInColor": (lambda: True, _bool),
     "logger": (lambda: _default_logger, _logger),
     "maxConnections": (lambda: 100, _max_connections),
+    "backlog": (lambda: DEFAULT_BACKLOG, _backlog),
     "retry": (lambda: 500, _millis),
     "maxRetries": (lambda: math.inf, _count),
     "stopRetrying": (lambda: False, _bool),

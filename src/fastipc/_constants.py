@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "DEFAULT_BACKLOG",
     "DEFAULT_DELIMITER",
     "DEFAULT_MAX_EVENT_NAME_LENGTH",
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -64,6 +65,11 @@ DEFAULT_MAX_MESSAGE_SIZE: Final = 1024 * 1024
 DEFAULT_MAX_PENDING_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_MAX_EVENT_NAME_LENGTH: Final = 256
 DEFAULT_MESSAGE_TIMEOUT: Final = 30000
+
+#: A server's listen backlog (a fastipc key; node-ipc's servers listen with
+#: Node's default, 511). asyncio's own default, 100, is too short for a
+#: pool of workers connecting at once.
+DEFAULT_BACKLOG: Final = 511
 
 #: Deepest nesting of lists and dicts that the encoder writes; deeper (or
 #: circular) data raises IPCEncodeError instead of overflowing the stack.

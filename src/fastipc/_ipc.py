@@ -131,7 +131,7 @@ class IPC:
             )
         if not isinstance(path, str):
             raise IPCConfigError(f"serve(path) must be a str, got {path!r}")
-        server = Server(self.config.copy(), path, log=self._library_log)
+        server = Server(self.config, path, log=self._library_log)
         if callback is not None:
             server.on("start", _no_args(callback))
         self.server = server
@@ -180,10 +180,10 @@ class IPC:
             if UDPType == "udp4" and host == "::1":
                 host = "127.0.0.1"  # as node-ipc: bind a udp4 socket to an IPv4 address
             server = UDPServer(
-                self.config.copy(), host=host, port=port, UDPType=UDPType, log=self._library_log
+                self.config, host=host, port=port, UDPType=UDPType, log=self._library_log
             )
         else:
-            server = Server(self.config.copy(), host=host, port=port, log=self._library_log)
+            server = Server(self.config, host=host, port=port, log=self._library_log)
         if callback is not None:
             server.on("start", _no_args(callback))
         self.server = server
@@ -259,7 +259,7 @@ class IPC:
                     _call_back(callback, self)
                 return existing
             existing._disconnect()
-        client = Client(self.config.copy(), id, log=self._library_log, **where)
+        client = Client(self.config, id, log=self._library_log, **where)
         self.of[id] = client
         if callback is not None:
             _call_back(callback, self)

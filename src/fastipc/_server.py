@@ -1,8 +1,9 @@
-"""``ipc.server``: a node-ipc server over a Unix socket or TCP."""
+"""``ipc.server``: a node-ipc server over a Unix socket, TCP, TLS or a named pipe."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket as _socket
 import ssl
@@ -16,6 +17,7 @@ from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
+from ._transports.listener import Listener, bind_tcp, bind_unix
 from ._transports.stream import StreamProtocol
 from ._transports.winpipe import PipeServer, start_pipe_server
 from ._wire import (
@@ -123,20 +125,31 @@ class Server(EventEmitter):
         log: Any = None,
     ) -> None:
         super().__init__()
+        #: The ``ipc.config`` this server shares with its ``IPC``: as in
+        #: node-ipc, ``start()`` reads the keys about listening
+        #: (``maxConnections``, ``tls``, ``unlink``, ``socketRoot``, ...)
+        #: when it runs. The wire settings (parser, delimiter, limits,
+        #: encoding, identifyPeer, logPayloads) are fixed when the server is
+        #: made, as node-ipc makes its parser then.
         self.config = config
+        self._settings = config.copy()
+        settings = self._settings
         self.path: str = (path if port is None else host) or ""
         self.port = port
         self.sockets: list[IPCSocket] = []
-        self.server: asyncio.AbstractServer | PipeServer | None = None
+        self.server: Listener | PipeServer | asyncio.AbstractServer | None = None
         self._log = log or (lambda *args: None)
-        self._profile = profile_of(config)
+        self._profile = profile_of(settings)
         self._raw = self._profile == "raw"
-        self._encoder = encoder_for(config)
+        self._encoder = encoder_for(settings)
         self._encode = self._encoder.encode
-        self._identify = bool(config.identifyPeer)
-        self._log_payloads = bool(config.logPayloads)
-        self._message_timeout = message_timeout_of(config)
-        self._pending_limit = pending_limit_of(config)
+        self._identify = bool(settings.identifyPeer)
+        self._log_payloads = bool(settings.logPayloads)
+        self._message_timeout = message_timeout_of(settings)
+        self._pending_limit = pending_limit_of(settings)
+        # node-ipc hands maxConnections to its net.Server at start()
+        self._max_connections: int | float = config.maxConnections
+        self._accept_failing = False
         # emit may write straight to the connection: not raw, nothing to log or bound
         self._plain = not (self._raw or self._log_payloads or self._pending_limit is not None)
         self._handle: LoopHandle | None = None
@@ -144,7 +157,7 @@ class Server(EventEmitter):
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
         self._started: asyncio.Future[None] | None = None
         self._stopped = False
-        decoder_for(config)  # check the profile's settings now, not on first connection
+        decoder_for(settings)  # check the profile's settings now, not on first connection
 
     # ------------------------------------------------------------ lifecycle
 
@@ -182,6 +195,7 @@ class Server(EventEmitter):
         if not self.path:
             raise IPCError("server path not specified")
         self._sock = sock
+        self._max_connections = self.config.maxConnections
         if self._profile == "assured" and self.port is None and sock is None:
             if not self.config.secureSocketRoot:
                 raise SocketRootError(
@@ -202,7 +216,7 @@ class Server(EventEmitter):
         self._ssl: ssl.SSLContext | None = None
         if self.port is not None or (sock is not None and sock.family != getattr(_socket, "AF_UNIX", None)):
             check_network_transport(self.config, server=True)
-            if self.config.tls:
+            if self.config.tls is not False:  # {} means TLS too, as in node-ipc
                 self._ssl = server_context(self.config, self._tls_handshake_failed)
         if sock is None and self.port is None and sys.platform != "win32":
             prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
@@ -217,6 +231,10 @@ class Server(EventEmitter):
         self._handle = handle
         self._stopped = False
         future = handle.submit(listen())
+        if not handle.background:
+            # inside a running loop: what stops it from listening reaches the
+            # 'error' handlers and wait_started(); the task's copy is retrieved
+            future.add_done_callback(_retrieve)
         if handle.background:
             try:
                 future.result()
@@ -229,12 +247,12 @@ class Server(EventEmitter):
         loop = self._handle.loop
         self._started = loop.create_future()
         factory = self._protocol_factory(loop)
+        backlog = self.config.backlog
         try:
             if self._sock is not None:
-                if self._sock.family == getattr(_socket, "AF_UNIX", None):
-                    self.server = await loop.create_unix_server(factory, sock=self._sock)
-                else:
-                    self.server = await loop.create_server(factory, sock=self._sock, **self._tls_options())
+                # pre-fork: a socket that already listens, TCP or Unix
+                self._sock.setblocking(False)
+                self.server = self._listener(loop, [self._sock], factory)
             elif self.port is None:
                 if sys.platform == "win32":
                     # node-ipc's pipe name for the path, an owner-only DACL
@@ -247,21 +265,13 @@ class Server(EventEmitter):
                         writable_all=self.config.writableAll,
                     )
                 else:
-                    # Bind ourselves: asyncio would silently remove a socket
-                    # already at the path, which unlink=False must not do.
-                    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-                    try:
-                        listener.bind(self.path)
-                    except OSError:
-                        listener.close()
-                        raise
-                    self.server = await loop.create_unix_server(factory, sock=listener, backlog=511)
+                    self.server = self._listener(loop, [bind_unix(self.path, backlog)], factory)
                     widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
             else:
-                family = _socket.AF_UNSPEC
-                self.server = await loop.create_server(
-                    factory, self.path, self.port, family=family, reuse_address=True, **self._tls_options()
-                )
+                sockets = await bind_tcp(loop, self.path, self.port, backlog)
+                self.server = self._listener(loop, sockets, factory)
+                # port 0 asked for any free port: report the one it got
+                self.port = sockets[0].getsockname()[1]
         except Exception as exc:
             self._log("server error", exc)
             self._started.set_exception(exc)
@@ -273,10 +283,66 @@ class Server(EventEmitter):
         self._log("starting server on", where, f":{self.port}" if self.port else "")
         self._dispatch("start", self)
 
-    def _tls_options(self) -> dict[str, Any]:
-        if self._ssl is None:
-            return {}
-        return {"ssl": self._ssl, "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
+    def _listener(
+        self, loop: asyncio.AbstractEventLoop, sockets: list[_socket.socket], factory: Any
+    ) -> Listener:
+        return Listener(
+            loop,
+            sockets,
+            factory,
+            backlog=self.config.backlog,
+            ssl_context=self._ssl,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self._ssl is not None else None,
+            on_accept_error=self._accept_failed,
+            on_accepted=self._accept_recovered,
+            on_handshake_error=self._setup_failed,
+        )
+
+    def _accept_failed(self, error: OSError) -> None:
+        # accept() failed: out of file descriptors (EMFILE) or another
+        # resource; the listener pauses and tries again by itself, the
+        # clients already connected are untouched. Said once per episode at
+        # WARNING (and as an 'error' event), then at DEBUG until it accepts.
+        if self._accept_failing:
+            logger.debug("accept() on %s failed again: %r", self._where(), error)
+            return
+        self._accept_failing = True
+        self._log("server error", error)
+        resource = error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+        logger.warning(
+            "server on %s cannot accept connections: %s%s", self._where(), error,
+            "; accepting pauses and resumes once resources are free" if resource else "",
+        )
+        self._dispatch_quietly(error)
+
+    def _accept_recovered(self) -> None:
+        self._accept_failing = False
+        logger.info("server on %s accepts connections again", self._where())
+
+    def _setup_failed(self, error: BaseException) -> None:
+        # A connection that never got as far as 'connect' (its TLS
+        # handshake failed, or it hung up during it): no event, as in
+        # node-ipc; the server carries on. TLS errors were reported by the
+        # context's hook (_tls_handshake_failed); the rest are said here.
+        if isinstance(error, ssl.SSLError):
+            return
+        self._log("a connection failed before it was set up", error)
+        if self._ssl is not None:
+            logger.warning(
+                "refused a TLS client on %s: handshake failed: %r (a client that does not "
+                "trust this server's certificate hangs up like this)", self._where(), error,
+            )
+        else:
+            logger.warning("a client connection to %s failed during set-up: %r", self._where(), error)
+
+    def _dispatch_quietly(self, error: BaseException) -> None:
+        # an 'error' event for something already logged: no second log line
+        # when nobody listens
+        if self._handlers.get("error"):
+            self._dispatch("error", error)
+
+    def _where(self) -> str:
+        return self.path if self.port is None else f"{self.path}:{self.port}"
 
     def _tls_handshake_failed(self, error: ssl.SSLError) -> None:
         # The client never connected: no 'connect', no 'error' event (node-ipc
@@ -285,10 +351,10 @@ class Server(EventEmitter):
         logger.warning("refused a TLS client: handshake failed: %s", error)
 
     def _protocol_factory(self, loop: asyncio.AbstractEventLoop) -> Any:
-        config = self.config
+        settings = self._settings
 
         def factory() -> StreamProtocol:
-            return StreamProtocol(self, decoder_for(config), loop)
+            return StreamProtocol(self, decoder_for(settings), loop)
 
         return factory
 
@@ -319,11 +385,14 @@ class Server(EventEmitter):
             future.result()
 
     async def _close(self) -> None:
+        # As node-ipc 14's stop(): every socket is destroyed and emits
+        # 'close' (not 'socket.disconnected': the server has let go of it).
         sockets = list(self.sockets)
         self.sockets.clear()
-        self._by_conn.clear()
         for sock in sockets:
             sock._conn.close(abort=True)
+        if sockets:
+            await asyncio.gather(*(sock._conn.wait_closed() for sock in sockets))
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -351,9 +420,9 @@ class Server(EventEmitter):
         if self._stopped:
             conn.close(abort=True)
             return
-        if len(self.sockets) >= self.config.maxConnections:
-            self._log("refusing connection: maxConnections", self.config.maxConnections, "reached")
-            logger.warning("refused a connection: maxConnections (%s) reached", self.config.maxConnections)
+        if len(self.sockets) >= self._max_connections:
+            self._log("refusing connection: maxConnections", self._max_connections, "reached")
+            logger.warning("refused a connection: maxConnections (%s) reached", self._max_connections)
             conn.close(abort=True)
             return
         sock = IPCSocket(self, conn)
@@ -400,12 +469,16 @@ class Server(EventEmitter):
             return
         try:
             self.sockets.remove(sock)
+            removed = True
         except ValueError:
-            pass
+            removed = False  # stop() let go of it first
         if exc is not None:
             self._log("server socket error", exc)
+        # node-ipc 14's order: 'socket.disconnected' (when the server still
+        # held the socket), then 'close'
+        if removed:
+            self._dispatch("socket.disconnected", sock, sock.id)
         self._dispatch("close", sock)
-        self._dispatch("socket.disconnected", sock, sock.id)
 
     # ------------------------------------------------------------ sending
 
@@ -434,7 +507,7 @@ class Server(EventEmitter):
             if not conn.closed:
                 return conn.write(self._encode(type, data))  # the hot path
         if self._raw:
-            frame = raw_payload(self.config, type)
+            frame = raw_payload(self._settings, type)
         else:
             frame = self._encode(type, data)
         if self._log_payloads:
@@ -465,7 +538,7 @@ class Server(EventEmitter):
         Returns:
             ``False`` when any client is behind.
         """
-        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
         if self._log_payloads:
             self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
         ok = True
@@ -478,3 +551,8 @@ class Server(EventEmitter):
         where = self.path if self.port is None else f"{self.path}:{self.port}"
         return f"<fastipc.Server {where} clients={len(self.sockets)} listening={self.listening}>"
 
+
+
+def _retrieve(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -67,7 +67,7 @@ def check_network_transport(config: Config, *, server: bool) -> None:
         AssuredTransportError: Raised when ``parser='assured'`` and
             ``config.tls`` is not set.
     """
-    if _assured(config) and not config.tls:
+    if _assured(config) and config.tls is False:
         what = "network servers" if server else "network connections"
         raise AssuredTransportError(
             f"the assured parser requires TLS for {what}: set ipc.config.tls "
@@ -235,7 +235,10 @@ def _tuning(context: ssl.SSLContext, tls: dict[str, Any]) -> None:
         if isinstance(exc, TLSConfigurationError):
             raise
         raise TLSConfigurationError(f"ipc.config.tls: {exc}") from exc
-    if tls.get("honorCipherOrder"):
+    # Node's servers prefer their own cipher order unless told otherwise
+    if tls.get("honorCipherOrder") is False:
+        context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    else:
         context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
 
 

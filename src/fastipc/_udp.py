@@ -182,7 +182,7 @@ class UDPServer(Server):
         assert self._handle is not None
         loop = self._handle.loop
         self._started = loop.create_future()
-        decoder = None if self._raw else decoder_for(self.config)
+        decoder = None if self._raw else decoder_for(self._settings)
         try:
             if self._sock is not None:
                 transport, protocol = await loop.create_datagram_endpoint(
@@ -318,7 +318,7 @@ class UDPServer(Server):
             IPCProtocolError: Raised under guarded when the event breaks the
                 profile's rules.
         """
-        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
         if self._log_payloads:
             self._log("dispatching event to socket", "<raw-buffer>" if self._raw else type, data)
         if isinstance(socket, UDPPeer):
@@ -336,7 +336,7 @@ class UDPServer(Server):
 
         In raw mode: ``broadcast(payload)``.
         """
-        frame = raw_payload(self.config, type) if self._raw else self._encode(type, data)
+        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
         if self._log_payloads:
             self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
         return self._send_all(frame)
