@@ -481,7 +481,11 @@ class Client(EventEmitter):
             self._sync_queue.append(frame)
             return True
         self._sync_busy = True
-        return self._emit_later(frame)
+        try:
+            return self._emit_later(frame)
+        except BaseException:
+            self._sync_busy = False  # nothing is in flight after all
+            raise
 
     def _sync_send_soon(self, frame: bytes) -> None:
         # a loop callback for an emit made on another thread: what fails
