@@ -319,9 +319,15 @@ def test_listen_prints_what_a_server_sends(root):
 
 def test_listen_exits_cleanly_on_sigint_while_retrying(root):
     with fastipc("listen", "absent", "--socket-root", root) as listen:
-        time.sleep(0.5)
+        # the first failed attempt: by then the signal handlers are in place
+        listen.expect("error:", stream="err")
         assert listen.signal(signal.SIGINT) == 0
     assert listen.out == []
+    # one "disconnected" per failed attempt; Ctrl-C is a disconnect the user
+    # asked for and adds none of its own (it used to add one)
+    errors = [line for line in listen.err if "error:" in line]
+    disconnects = [line for line in listen.err if "disconnected" in line]
+    assert errors and len(disconnects) == len(errors), listen.report()
 
 
 def test_listen_timeout(root):
