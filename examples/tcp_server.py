@@ -43,6 +43,6 @@ def started() -> None:
 
 ipc.serveNet(args.host, args.port, started)
 ipc.server.start()
-# ipc.server.server is the listening asyncio server, as it is node's net.Server
-port = ipc.server.server.sockets[0].getsockname()[1]
+# server.port is the port it listens on (the one it got, when asked for 0)
+port = ipc.server.port
 print(f"serving 'world' on {args.host}:{port}", flush=True)

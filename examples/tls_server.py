@@ -51,5 +51,5 @@ def started() -> None:
 
 ipc.serveNet(args.host, args.port, started)
 ipc.server.start()
-port = ipc.server.server.sockets[0].getsockname()[1]
+port = ipc.server.port  # the port it got, when asked for 0
 print(f"serving 'world' over TLS on {args.host}:{port}", flush=True)

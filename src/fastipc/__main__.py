@@ -376,10 +376,7 @@ def _origin(sock: IPCSocket, numbers: dict[IPCSocket, str]) -> Any:
 def _where(server: Server) -> str:
     if server.port is None:
         return str(server.path)
-    port = server.port
-    sockets = getattr(server.server, "sockets", None)  # asyncio.Server's; port 0 is resolved there
-    if sockets:
-        port = sockets[0].getsockname()[1]
+    port = server.port  # port 0 was resolved to the one it got by start()
     host = str(server.path)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
