@@ -170,16 +170,16 @@ class Client(EventEmitter):
                 except RuntimeError as exc:
                     # Once the main thread has returned (the loop thread keeps
                     # the process alive), asyncio's resolver thread pool
-                    # refuses work; resolve here instead (numeric results
-                    # need no pool).
-                    if "interpreter shutdown" not in str(exc):
+                    # refuses work ("interpreter shutdown", or "cannot
+                    # schedule new futures after shutdown" when it already
+                    # existed); resolve here instead (numeric addresses need
+                    # no pool) and try each address in turn, as asyncio does.
+                    if "shutdown" not in str(exc):
                         raise
-                    infos = _socket.getaddrinfo(
-                        self.path, self.port, type=_socket.SOCK_STREAM, flags=options.get("flags", 0)
-                    )
-                    options.pop("flags", None)
-                    await loop.create_connection(lambda: conn, str(infos[0][4][0]), self.port, **options)
-        except OSError as exc:
+                    await self._connect_resolved_here(loop, conn, options)
+        except Exception as exc:
+            # an OSError (refused, no such socket, TLS) or anything else that
+            # stopped this attempt: reported, then the retry policy decides
             self._connecting = False
             if self.explicitlyDisconnected:
                 return
@@ -190,6 +190,23 @@ class Client(EventEmitter):
         except BaseException:
             self._connecting = False
             raise
+
+    async def _connect_resolved_here(
+        self, loop: asyncio.AbstractEventLoop, conn: StreamProtocol, options: dict[str, Any]
+    ) -> None:
+        assert self.port is not None
+        port = self.port
+        flags = options.pop("flags", 0)
+        family = options.pop("family", _socket.AF_UNSPEC)
+        infos = _socket.getaddrinfo(self.path, port, family=family, type=_socket.SOCK_STREAM, flags=flags)
+        error: OSError | None = None
+        for info in infos:
+            try:
+                await loop.create_connection(lambda: conn, str(info[4][0]), port, **options)
+                return
+            except OSError as exc:
+                error = exc
+        raise error or OSError(f"{self.path!r} resolved to no address")
 
     async def _connect_unix(self, loop: asyncio.AbstractEventLoop) -> _socket.socket:
         """A Unix stream socket connected to ``self.path``.

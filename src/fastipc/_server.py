@@ -383,6 +383,13 @@ class Server(EventEmitter):
         future = handle.submit(self._close())
         if handle.background and not handle.in_loop_thread():
             future.result()
+        else:
+            # nobody waits on it here: what goes wrong is an 'error' event
+            future.add_done_callback(self._closing_done)
+
+    def _closing_done(self, future: Any) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self._dispatch("error", future.exception())
 
     async def _close(self) -> None:
         # As node-ipc 14's stop(): every socket is destroyed and emits

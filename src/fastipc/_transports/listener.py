@@ -61,9 +61,19 @@ async def bind_tcp(
     """Listening TCP sockets for every address ``host`` resolves to, as
     asyncio's ``create_server`` binds them (SO_REUSEADDR; IPv6 sockets
     IPv6-only). Port 0 binds one ephemeral port, shared by all of them."""
-    infos = await loop.getaddrinfo(
-        host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
+    try:
+        # a numeric host needs no resolver thread
+        infos = socket.getaddrinfo(
+            host,
+            port,
+            family=socket.AF_UNSPEC,
+            type=socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE | socket.AI_NUMERICHOST,
+        )
+    except socket.gaierror:
+        infos = await loop.getaddrinfo(
+            host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     sockets: list[socket.socket] = []
     seen: set[Any] = set()
     try:
