@@ -153,3 +153,13 @@ def test_an_error_handler_takes_the_place_of_the_log(root, caplog):
     assert done.wait(10)
     assert len(errors) == 3
     assert not [r for r in caplog.records if r.name == "fastipc" and r.levelno >= logging.WARNING]
+
+
+def test_a_failure_with_no_retry_left_says_so(root, caplog):
+    caplog.set_level(logging.WARNING, logger="fastipc")
+    ipc = _client_ipc(root, maxRetries=0)
+    done = threading.Event()
+    ipc.connectTo("absent", lambda: ipc.of.absent.on("destroy", done.set))
+    assert done.wait(10)
+    (warning,) = [r.getMessage() for r in caplog.records if "absent" in r.getMessage()]
+    assert warning.endswith("no retry follows")

@@ -245,6 +245,8 @@ class Client(EventEmitter):
                         ) from None
                 await asyncio.sleep(pause * random.uniform(0.5, 1.5))
                 pause = min(pause * 2, 0.064)
+                if self.explicitlyDisconnected:
+                    raise ConnectionAbortedError(f"disconnect({self.id!r}) while waiting to connect")
         except BaseException:
             sock.close()
             raise
@@ -259,10 +261,15 @@ class Client(EventEmitter):
             return
         if not self._outage_logged:
             self._outage_logged = True
+            if self.config.stopRetrying or self.retriesRemaining < 1 or self.protocolViolation:
+                then = "no retry follows"
+            else:
+                then = (
+                    f"retrying every {self.config.retry:g} ms (further failures are "
+                    "logged at DEBUG until it connects)"
+                )
             logger.warning(
-                "client %r: connection to %s failed: %r; retrying every %g ms "
-                "(further failures are logged at DEBUG until it connects)",
-                self.id, self._where(), error, self.config.retry,
+                "client %r: connection to %s failed: %r; %s", self.id, self._where(), error, then
             )
         else:
             logger.debug("client %r: connection to %s failed again: %r", self.id, self._where(), error)
