@@ -249,7 +249,13 @@ class Server(EventEmitter):
         factory = self._protocol_factory(loop)
         backlog = self.config.backlog
         try:
-            if self._sock is not None:
+            if sys.platform == "win32" and self.port is not None:
+                # The Proactor loop has no add_reader for fastipc's own
+                # accept loop: asyncio's server accepts there.
+                tls = {} if self._ssl is None else {"ssl": self._ssl, "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
+                self.server = await loop.create_server(factory, self.path, self.port, backlog=backlog, **tls)
+                self.port = self.server.sockets[0].getsockname()[1]
+            elif self._sock is not None:
                 # pre-fork: a socket that already listens, TCP or Unix
                 self._sock.setblocking(False)
                 self.server = self._listener(loop, [self._sock], factory)

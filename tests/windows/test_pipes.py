@@ -121,6 +121,37 @@ def test_hello_world_by_id_over_a_named_pipe(run, root):
     run(body)
 
 
+def test_tcp_on_the_proactor_loop(run):
+    """serveNet on Windows: asyncio's server accepts (the Proactor loop has
+    no add_reader for fastipc's own accept loop); port 0 reports its port."""
+
+    async def body():
+        server_ipc = make_ipc("/node-ipc-tcp/", id="world")
+        server = server_ipc.serveNet("127.0.0.1", 0)
+
+        @server.on("message")
+        def message(data, sock):
+            server.emit(sock, "message", data + " world!")
+
+        server.start()
+        await server.wait_started()
+        assert server.port != 0
+        client_ipc = make_ipc("/node-ipc-tcp/", id="hello")
+        got = Events()
+        client_ipc.connectToNet("world", "127.0.0.1", server.port, lambda: got.watch(client_ipc.of.world, "message"))
+        await client_ipc.of.world.wait_connected()
+        client_ipc.of.world.emit("message", "hello")
+        await got.until(lambda: got.of("message"))
+        assert got.of("message") == [("hello world!",)]
+        client = client_ipc.of.world
+        client_ipc.disconnect("world")
+        await client.wait_closed()
+        server.stop()
+        await server.wait_closed()
+
+    run(body)
+
+
 def test_payloads_both_ways(run, root):
     async def body():
         server_ipc = make_ipc(root, id="echo")
