@@ -307,6 +307,13 @@ class Child:
     proc: subprocess.Popen[bytes]
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (t, rss, fds)
     stderr: str = ""
+    stderr_reader: threading.Thread | None = None
+
+    def errors(self) -> str:
+        """The tail of what the child wrote to stderr, once it has all been read."""
+        if self.stderr_reader is not None:
+            self.stderr_reader.join(5)
+        return self.stderr[-2000:]
 
 
 def sample(pid: int) -> tuple[int, int] | None:
@@ -419,7 +426,8 @@ def run_phase(
             assert proc.stderr is not None
             child.stderr = proc.stderr.read().decode(errors="replace")
 
-        threading.Thread(target=keep_stderr, daemon=True).start()
+        child.stderr_reader = threading.Thread(target=keep_stderr, daemon=True)
+        child.stderr_reader.start()
         children.append(child)
         return child
 
@@ -450,10 +458,7 @@ def run_phase(
             if msg is None:
                 child = next(c for c in children if c.name == name)
                 rc = child.proc.wait()
-                time.sleep(0.1)
-                raise Failure(
-                    f"{name} exited ({rc}) while waiting for {what}: {child.stderr[-2000:]}"
-                )
+                raise Failure(f"{name} exited ({rc}) while waiting for {what}: {child.errors()}")
             if "error" in msg or "garbage" in msg:
                 raise Failure(f"{name}: {msg}")
             if "progress" in msg:
@@ -535,10 +540,7 @@ def run_phase(
         server.proc.wait(timeout=30)
         for child in children:
             if child.proc.returncode != 0:
-                time.sleep(0.1)
-                problems.append(
-                    f"{child.name} exited {child.proc.returncode}: {child.stderr[-2000:]}"
-                )
+                problems.append(f"{child.name} exited {child.proc.returncode}: {child.errors()}")
         return result
     finally:
         sampler.stopped.set()

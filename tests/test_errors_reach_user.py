@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -111,11 +110,12 @@ def test_the_loop_error_hook_sees_an_exception_in_a_callback(_no_unhandled_loop_
 
     asyncio.run(own_loop())
     handle = acquire_loop()  # the background loop thread
+    logged = threading.Event()
     try:
+        # callbacks run in order: once 'logged' is set, boom's failure is logged
         handle.loop.call_soon_threadsafe(boom)
-        deadline = time.monotonic() + 5
-        while len(hook.records) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        handle.loop.call_soon_threadsafe(logged.set)
+        assert logged.wait(5)
     finally:
         handle.release()
     seen = [r.exc_info[1] for r in hook.records if r.exc_info]

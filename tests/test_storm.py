@@ -125,14 +125,21 @@ def test_storm_in_one_process(loop, root, backlog):
 
 _WORKER = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading
     from fastipc import IPC
 
-    root, gate, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    root, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ipcs = []
     done = []
-    while not __import__("os").path.exists(gate):
-        time.sleep(0.001)
+    all_done = threading.Event()
+
+    def bye(data):
+        done.append(data)
+        if len(done) == count:
+            all_done.set()
+
+    print("ready", flush=True)
+    sys.stdin.readline()  # the gate: the test releases every worker at once
     for c in range(first, first + count):
         ipc = IPC()
         ipc.config.silent = True
@@ -147,11 +154,9 @@ _WORKER = textwrap.dedent(
                     client.emit("m", {"c": c, "i": i})
                 client.emit("connected", c)
             client.on("connect", connected)
-            client.on("bye", lambda data: done.append(data))
+            client.on("bye", bye)
         ipc.connectTo("storm", registered)
-    deadline = time.monotonic() + 60
-    while len(done) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    all_done.wait(60)
     for ipc in ipcs:
         ipc.disconnect("storm")
     print(len(done), flush=True)
@@ -172,11 +177,11 @@ def test_storm_across_processes(root):
 
     server_ipc.server.on("connected", connected)
     server_ipc.server.start()
-    gate = os.path.join(root, "go")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, root, gate, str(n * per_process), str(per_process)],
+            [sys.executable, "-c", _WORKER, root, str(n * per_process), str(per_process)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -184,8 +189,11 @@ def test_storm_across_processes(root):
         for n in range(processes)
     ]
     try:
-        time.sleep(0.5)  # let the interpreters start; the gate releases them together
-        open(gate, "w").close()
+        # every interpreter has started and imported fastipc; then release all
+        assert [w.stdout.readline().strip() for w in workers] == ["ready"] * processes  # type: ignore[union-attr]
+        for w in workers:
+            w.stdin.write("go\n")  # type: ignore[union-attr]
+            w.stdin.flush()  # type: ignore[union-attr]
         outputs = [w.communicate(timeout=90)[0].strip() for w in workers]
     finally:
         for w in workers:

@@ -251,9 +251,7 @@ def client(
     finally:
         ipc.disconnect(id)
         # wait until the loop thread is let go (the conftest fixture checks it)
-        deadline = time.monotonic() + TIMEOUT
-        while not made.destroyed and time.monotonic() < deadline:
-            time.sleep(0.005)
+        asyncio.run(asyncio.wait_for(made.wait_closed(), TIMEOUT))
 
 
 # ---------------------------------------------------------------- it works

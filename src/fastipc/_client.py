@@ -595,6 +595,5 @@ class Client(EventEmitter):
         await waiter
 
     def __repr__(self) -> str:
-        where = self.path if self.port is None else f"{self.path}:{self.port}"
         state = "connected" if self.connected else ("destroyed" if self.destroyed else "connecting")
-        return f"<fastipc.Client {self.id!r} {where} {state}>"
+        return f"<fastipc.Client {self.id!r} {self._where()} {state}>"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import socket as _socket
 import ssl
@@ -17,7 +16,7 @@ from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
-from ._transports.listener import Listener, bind_tcp, bind_unix
+from ._transports.listener import RESOURCE_ERRORS, Listener, bind_tcp, bind_unix
 from ._transports.stream import StreamProtocol
 from ._transports.winpipe import PipeServer, start_pipe_server
 from ._wire import (
@@ -149,7 +148,6 @@ class Server(EventEmitter):
         self._pending_limit = pending_limit_of(settings)
         # node-ipc hands maxConnections to its net.Server at start()
         self._max_connections: int | float = config.maxConnections
-        self._accept_failing = False
         # emit may write straight to the connection: not raw, nothing to log or bound
         self._plain = not (self._raw or self._log_payloads or self._pending_limit is not None)
         self._handle: LoopHandle | None = None
@@ -231,16 +229,16 @@ class Server(EventEmitter):
         self._handle = handle
         self._stopped = False
         future = handle.submit(listen())
-        if not handle.background:
-            # inside a running loop: what stops it from listening reaches the
-            # 'error' handlers and wait_started(); the task's copy is retrieved
-            future.add_done_callback(_retrieve)
         if handle.background:
             try:
                 future.result()
             except BaseException:
                 self._release()
                 raise
+        else:
+            # inside a running loop: what stops it from listening reaches the
+            # 'error' handlers and wait_started(); the task's copy is retrieved
+            future.add_done_callback(_retrieve)
 
     async def _listen(self) -> None:
         assert self._handle is not None
@@ -258,7 +256,7 @@ class Server(EventEmitter):
             elif self._sock is not None:
                 # pre-fork: a socket that already listens, TCP or Unix
                 self._sock.setblocking(False)
-                self.server = self._listener(loop, [self._sock], factory)
+                self.server = self._listener(loop, [self._sock], factory, backlog)
             elif self.port is None:
                 if sys.platform == "win32":
                     # node-ipc's pipe name for the path, an owner-only DACL
@@ -271,11 +269,11 @@ class Server(EventEmitter):
                         writable_all=self.config.writableAll,
                     )
                 else:
-                    self.server = self._listener(loop, [bind_unix(self.path, backlog)], factory)
+                    self.server = self._listener(loop, [bind_unix(self.path, backlog)], factory, backlog)
                     widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
             else:
                 sockets = await bind_tcp(loop, self.path, self.port, backlog)
-                self.server = self._listener(loop, sockets, factory)
+                self.server = self._listener(loop, sockets, factory, backlog)
                 # port 0 asked for any free port: report the one it got
                 self.port = sockets[0].getsockname()[1]
         except Exception as exc:
@@ -290,13 +288,17 @@ class Server(EventEmitter):
         self._dispatch("start", self)
 
     def _listener(
-        self, loop: asyncio.AbstractEventLoop, sockets: list[_socket.socket], factory: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sockets: list[_socket.socket],
+        factory: Any,
+        backlog: int,
     ) -> Listener:
         return Listener(
             loop,
             sockets,
             factory,
-            backlog=self.config.backlog,
+            backlog=backlog,
             ssl_context=self._ssl,
             ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self._ssl is not None else None,
             on_accept_error=self._accept_failed,
@@ -304,17 +306,16 @@ class Server(EventEmitter):
             on_handshake_error=self._setup_failed,
         )
 
-    def _accept_failed(self, error: OSError) -> None:
+    def _accept_failed(self, error: OSError, again: bool) -> None:
         # accept() failed: out of file descriptors (EMFILE) or another
         # resource; the listener pauses and tries again by itself, the
         # clients already connected are untouched. Said once per episode at
         # WARNING (and as an 'error' event), then at DEBUG until it accepts.
-        if self._accept_failing:
+        if again:
             logger.debug("accept() on %s failed again: %r", self._where(), error)
             return
-        self._accept_failing = True
         self._log("server error", error)
-        resource = error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+        resource = error.errno in RESOURCE_ERRORS
         logger.warning(
             "server on %s cannot accept connections: %s%s", self._where(), error,
             "; accepting pauses and resumes once resources are free" if resource else "",
@@ -322,7 +323,6 @@ class Server(EventEmitter):
         self._dispatch_quietly(error)
 
     def _accept_recovered(self) -> None:
-        self._accept_failing = False
         logger.info("server on %s accepts connections again", self._where())
 
     def _setup_failed(self, error: BaseException) -> None:
@@ -561,9 +561,7 @@ class Server(EventEmitter):
         return ok
 
     def __repr__(self) -> str:
-        where = self.path if self.port is None else f"{self.path}:{self.port}"
-        return f"<fastipc.Server {where} clients={len(self.sockets)} listening={self.listening}>"
-
+        return f"<fastipc.Server {self._where()} clients={len(self.sockets)} listening={self.listening}>"
 
 
 def _retrieve(future: Any) -> None:

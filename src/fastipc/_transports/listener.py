@@ -21,11 +21,11 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Listener", "bind_tcp", "bind_unix"]
+__all__ = ["RESOURCE_ERRORS", "Listener", "bind_tcp", "bind_unix"]
 
 #: accept() errors that mean "out of resources for now": accepting pauses
 #: for RESUME_DELAY seconds and then tries again.
-_RESOURCE_ERRORS = frozenset(
+RESOURCE_ERRORS = frozenset(
     code
     for code in (
         getattr(errno, "EMFILE", None),
@@ -106,8 +106,9 @@ async def bind_tcp(
 class Listener:
     """Accepts connections on listening sockets and hands them to ``factory``.
 
-    The owner's callbacks: ``on_accept_error(exc)`` for an accept() that
-    failed (resource errors pause accepting; accepting resumes by itself),
+    The owner's callbacks: ``on_accept_error(exc, again)`` for an accept()
+    that failed, ``again`` when accepting has failed since it last worked
+    (resource errors pause accepting; accepting resumes by itself),
     ``on_accepted()`` when accepting works again after such a failure, and
     ``on_handshake_error(exc)`` for a connection whose set-up (a TLS
     handshake) failed; none of them may raise.
@@ -122,7 +123,7 @@ class Listener:
         backlog: int,
         ssl_context: ssl.SSLContext | None = None,
         ssl_handshake_timeout: float | None = None,
-        on_accept_error: Callable[[OSError], None],
+        on_accept_error: Callable[[OSError, bool], None],
         on_accepted: Callable[[], None],
         on_handshake_error: Callable[[BaseException], None],
     ) -> None:
@@ -156,13 +157,13 @@ class Listener:
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
-                if exc.errno in _RESOURCE_ERRORS:
+                if exc.errno in RESOURCE_ERRORS:
                     # Linux keeps reporting the socket readable: stop
                     # watching it for a moment rather than spin.
                     self._pause()
                     self._resume = self._loop.call_later(RESUME_DELAY, self._restart)
-                self._failing = True
-                self._on_accept_error(exc)
+                again, self._failing = self._failing, True
+                self._on_accept_error(exc, again)
                 return
             if self._failing:
                 self._failing = False
