@@ -840,10 +840,12 @@ def net_scene(server_config: dict[str, Any], client_config: dict[str, Any], *whe
     server = make_ipc(None, **server_config).serveNet(*where)
     with scene() as s:
         seen = s.server(server)
-        bound = server.server.sockets[0].getsockname()[:2]
-        s.client(make_ipc(None, **client_config), "srv", net=True)
+        client_ipc = make_ipc(None, **client_config)
+        s.client(client_ipc, "srv", net=True)
         seen.wait(lambda: bool(seen.of("connect")), WAIT, "connect")
         peer = seen.of("connect")[0][0]
+        # the address the client reached is the one the server is bound to
+        bound = client_ipc.of.srv.get_extra_info("peername")[:2]
         return bound, peer.remoteFamily
 
 
@@ -891,7 +893,7 @@ def client_as_seen(
     server = make_ipc(None).serveNet(host, 0)
     with scene() as s:
         seen = s.server(server)
-        port = server.server.sockets[0].getsockname()[1]
+        port = server.port
         ipc = make_ipc(None, maxRetries=0, **config)
         got = s.client(ipc, "srv", connect_host or host, port, net=True, wait=False)
         got.wait(lambda: bool(got.of("connect") or got.of("destroy")), WAIT, "outcome")
@@ -987,7 +989,7 @@ def tls_outcome(server_tls: Any, client_tls: Any, host: str = "127.0.0.1") -> tu
             seen = s.server(server)
         except IPCConfigError as exc:
             return ("server refused config", exc)
-        port = server.server.sockets[0].getsockname()[1]
+        port = server.port
         ipc = make_ipc(None, tls=client_tls, maxRetries=0)
         try:
             got = s.client(ipc, "srv", host, port, net=True, wait=False)
@@ -997,7 +999,7 @@ def tls_outcome(server_tls: Any, client_tls: Any, host: str = "127.0.0.1") -> tu
         if not got.of("connect"):
             return ("handshake failed", got.of("error")[0][0])
         seen.wait(lambda: bool(peer_certs), WAIT, "server connect")
-        ssl_object = ipc.of.srv.socket.transport.get_extra_info("ssl_object")
+        ssl_object = ipc.of.srv.get_extra_info("ssl_object")
         if ssl_object is None:
             return ("connected", None, None, None)
         return ("connected", ssl_object.version(), ssl_object.cipher()[0], bool(peer_certs[0]))

@@ -228,7 +228,7 @@ def echo_server(tls: Any, host: str = "127.0.0.1", **config: Any) -> Iterator[tu
 
     server.start()
     try:
-        yield ipc, rec, server.server.sockets[0].getsockname()[1]
+        yield ipc, rec, server.port
     finally:
         server.stop()
 
@@ -320,7 +320,7 @@ def test_mutual_tls_inside_a_running_loop(pki, mode):
         server.on("message", lambda data, sock: server.emit(sock, "message", data + " world!"))
         server.start()
         await server.wait_started()
-        port = server.server.sockets[0].getsockname()[1]
+        port = server.port
         ipc = make_ipc(tls=mutual_client_tls(pki))
         rec = Rec()
         ipc.connectToNet(

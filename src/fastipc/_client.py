@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import math
-import random
 import socket as _socket
 import ssl
-import sys
 import threading
 from collections import deque
 from typing import Any
 
-from ._config import Config, pipe_path
+from ._config import Config
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
+from ._transports.endpoint import ConnectOptions, Endpoint, connect
 from ._transports.stream import StreamProtocol
-from ._transports.winpipe import connect_pipe
 from ._wire import (
     decoder_for,
     encoder_for,
@@ -97,6 +94,7 @@ class Client(EventEmitter):
         self.protocolViolation = False
         self.destroyed = False
         self._handle: LoopHandle | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._conn: StreamProtocol | None = None
         self._connecting = False
         self._retry_timer: asyncio.TimerHandle | None = None
@@ -118,9 +116,30 @@ class Client(EventEmitter):
         return self._conn is not None and not self._conn.closed
 
     @property
-    def socket(self) -> StreamProtocol | None:
-        """The current connection (``None`` between connections)."""
-        return self._conn
+    def pendingBytes(self) -> int:
+        """Bytes emitted that the server has not taken yet: held while
+        connecting, queued by fastipc and in the transport's write buffer."""
+        conn = self._conn
+        held = self._backlog_bytes
+        return held if conn is None or conn.closed else held + conn.pending_bytes
+
+    @property
+    def peerPid(self) -> int | None:
+        """The server's process id as the OS reports it, over a Unix socket
+        (``SO_PEERCRED``) or a named pipe; ``None`` over TCP and TLS, and
+        while not connected."""
+        conn = self._conn
+        return None if conn is None or conn.closed else conn.peer_pid()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """What the transport knows about the current connection, as
+        asyncio's ``get_extra_info``: ``'peername'``, ``'sockname'``, and
+        over TLS ``'peercert'``, ``'cipher'``, ``'ssl_object'``; ``default``
+        while not connected."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return default
+        return conn.get_extra_info(name, default)
 
     # ------------------------------------------------------------ connecting
 
@@ -151,32 +170,17 @@ class Client(EventEmitter):
     async def _open(self) -> None:
         assert self._handle is not None
         loop = self._handle.loop
-        conn = StreamProtocol(self, decoder_for(self._settings), loop)
+        conn = StreamProtocol(
+            self,
+            decoder_for(self._settings),
+            loop,
+            message_timeout=self._message_timeout,
+            bounded=self._pending_limit is not None,
+        )
+        endpoint = Endpoint(self.path, self.port, self._ssl)
+        self._log(f"connecting client via {endpoint.kind}", endpoint.describe())
         try:
-            if self.port is None:
-                if sys.platform == "win32":
-                    self._log("connecting client on named pipe", pipe_path(self.path))
-                    await connect_pipe(loop, lambda: conn, pipe_path(self.path))
-                else:
-                    self._log("connecting client on local socket", self.path)
-                    sock = await self._connect_unix(loop)
-                    await loop.create_unix_connection(lambda: conn, sock=sock)
-            else:
-                tls = self._tls_options()
-                self._log("connecting client via TLS" if tls else "connecting client via TCP", self.path, self.port)
-                options = {**self._interface(), **tls}
-                try:
-                    await loop.create_connection(lambda: conn, self.path, self.port, **options)
-                except RuntimeError as exc:
-                    # Once the main thread has returned (the loop thread keeps
-                    # the process alive), asyncio's resolver thread pool
-                    # refuses work ("interpreter shutdown", or "cannot
-                    # schedule new futures after shutdown" when it already
-                    # existed); resolve here instead (numeric addresses need
-                    # no pool) and try each address in turn, as asyncio does.
-                    if "shutdown" not in str(exc):
-                        raise
-                    await self._connect_resolved_here(loop, conn, options)
+            await connect(loop, endpoint, lambda: conn, self._connect_options())
         except Exception as exc:
             # an OSError (refused, no such socket, TLS) or anything else that
             # stopped this attempt: reported, then the retry policy decides
@@ -186,70 +190,33 @@ class Client(EventEmitter):
             self._log("client socket error", exc)
             self._report(exc)
             self._closed()
-            return
         except BaseException:
             self._connecting = False
             raise
 
-    async def _connect_resolved_here(
-        self, loop: asyncio.AbstractEventLoop, conn: StreamProtocol, options: dict[str, Any]
-    ) -> None:
-        assert self.port is not None
-        port = self.port
-        flags = options.pop("flags", 0)
-        family = options.pop("family", _socket.AF_UNSPEC)
-        infos = _socket.getaddrinfo(self.path, port, family=family, type=_socket.SOCK_STREAM, flags=flags)
-        error: OSError | None = None
-        for info in infos:
-            try:
-                await loop.create_connection(lambda: conn, str(info[4][0]), port, **options)
-                return
-            except OSError as exc:
-                error = exc
-        raise error or OSError(f"{self.path!r} resolved to no address")
-
-    async def _connect_unix(self, loop: asyncio.AbstractEventLoop) -> _socket.socket:
-        """A Unix stream socket connected to ``self.path``.
-
-        On Linux a non-blocking ``connect()`` to a listening socket whose
-        backlog is full fails with EAGAIN; asyncio takes that for "in
-        progress" and reports a socket that never connected as connected.
-        Here EAGAIN means "wait and try again": with a short, growing,
-        jittered pause, for up to ``retry`` ms (at least 2 s: a server busy
-        accepting a storm of clients is alive); after that the attempt fails
-        as a refused one does and the retry policy (``retry``,
-        ``maxRetries``) takes over.
-        """
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            budget = max(float(self.config.retry), BACKLOG_WAIT_MS) / 1000
-            deadline = loop.time() + budget
-            pause = 0.001
-            while True:
-                try:
-                    sock.connect(self.path)
-                    return sock
-                except InterruptedError:
-                    continue
-                except BlockingIOError as exc:
-                    if exc.errno == errno.EINPROGRESS:
-                        # not Linux: a connect that completes later
-                        await loop.sock_connect(sock, self.path)
-                        return sock
-                    if loop.time() >= deadline:
-                        raise BlockingIOError(
-                            errno.EAGAIN,
-                            f"the server's listen backlog at {self.path!r} stayed full "
-                            f"for {budget * 1000:g} ms",
-                        ) from None
-                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
-                pause = min(pause * 2, 0.064)
-                if self.explicitlyDisconnected:
-                    raise ConnectionAbortedError(f"disconnect({self.id!r}) while waiting to connect")
-        except BaseException:
-            sock.close()
-            raise
+    def _connect_options(self) -> ConnectOptions:
+        """The config keys read at each attempt, as ``connect`` takes them."""
+        options = ConnectOptions(
+            handshake_timeout=HANDSHAKE_TIMEOUT,
+            # a Unix server's full backlog is waited out for up to
+            # ``retry`` ms (at least BACKLOG_WAIT_MS: a server busy
+            # accepting a storm of clients is alive)
+            backlog_wait=max(float(self.config.retry), BACKLOG_WAIT_MS) / 1000,
+            cancelled=lambda: self.explicitlyDisconnected,
+        )
+        if self.port is None:
+            return options
+        if self._ssl is not None:
+            options.server_hostname = server_name(self.config, str(self.path))
+        source = self.config.interface
+        family = source.get("family")
+        options.family = {4: _socket.AF_INET, 6: _socket.AF_INET6}.get(family, 0)
+        options.flags = source.get("hints") or 0
+        local_address = source.get("localAddress") or None
+        local_port = source.get("localPort") or 0
+        if local_address is not None or local_port:
+            options.local_addr = (local_address or ("::" if family == 6 else "0.0.0.0"), local_port)
+        return options
 
     def _report(self, error: BaseException) -> None:
         """Deliver a connection error: to the ``error`` handlers, or, when
@@ -277,33 +244,6 @@ class Client(EventEmitter):
     def _where(self) -> str:
         return self.path if self.port is None else f"{self.path}:{self.port}"
 
-    def _tls_options(self) -> dict[str, Any]:
-        context: ssl.SSLContext | None = getattr(self, "_ssl", None)
-        if context is None:
-            return {}
-        return {
-            "ssl": context,
-            "server_hostname": server_name(self.config, str(self.path)),
-            "ssl_handshake_timeout": HANDSHAKE_TIMEOUT,
-        }
-
-    def _interface(self) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        source = self.config.interface
-        local_address = source.get("localAddress") or None
-        local_port = source.get("localPort") or 0
-        if local_address is not None or local_port:
-            options["local_addr"] = (local_address or ("::" if source.get("family") == 6 else "0.0.0.0"), local_port)
-        hints = source.get("hints")
-        if hints:
-            options["flags"] = hints
-        family = source.get("family")
-        if family == 4:
-            options["family"] = _socket.AF_INET
-        elif family == 6:
-            options["family"] = _socket.AF_INET6
-        return options
-
     def _connection_made(self, conn: StreamProtocol) -> None:
         self._connecting = False
         if self.explicitlyDisconnected:
@@ -328,27 +268,16 @@ class Client(EventEmitter):
     def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None:
         if conn is not self._conn:
             return
-        if self._log_payloads or self._sync:
+        if self._log_payloads:
             for name, data in events:
-                if self._log_payloads:
-                    self._log("received event", name, data)
-                self._dispatch(name, data)
-                if self._sync:
-                    self._sync_next()
+                self._log("received event", name, data)
+        if self._sync:
+            # one message in flight: any answer lets the next one go
+            for event in events:
+                self._deliver([event])
+                self._sync_next()
             return
-        # The per-message path: the emitter's dispatch, inlined.
-        handlers = self._handlers
-        for name, data in events:
-            todo = handlers.get(name)
-            if todo is None:
-                if name == "error":
-                    self._dispatch(name, data)
-                continue
-            for handler in todo:
-                try:
-                    handler(data)
-                except Exception as exc:
-                    self._handler_failed(name, handler, exc)
+        self._deliver(events)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
         if conn.closed or conn.failed:

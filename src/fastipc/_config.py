@@ -18,6 +18,7 @@ from ._constants import (
     DEFAULT_MESSAGE_TIMEOUT,
     PROFILES,
 )
+from ._paths import pipe_path
 from .errors import IPCConfigError
 
 __all__ = ["CONFIG_KEYS", "Config", "default_socket_root", "pipe_path"]
@@ -64,19 +65,6 @@ def default_socket_root() -> str:
         tmp = tmp[:-1]
     uid = os.getuid() if hasattr(os, "getuid") else _safe_segment(_user_name())
     return os.path.join(tmp, f"node-ipc-{uid}") + os.sep
-
-
-def pipe_path(path: str) -> str:
-    r"""The Windows named pipe node-ipc uses for a local socket path.
-
-    ``/tmp/app.world`` becomes ``\\.\pipe\tmp-app.world``: the leading slash
-    is dropped and every other ``/`` becomes ``-``. A path that already is a
-    pipe name is kept.
-    """
-    if path.startswith("\\\\.\\pipe\\"):
-        return path
-    trimmed = path[1:] if path.startswith("/") else path
-    return "\\\\.\\pipe\\" + trimmed.replace("/", "-")
 
 
 def _hostname() -> str:

@@ -23,10 +23,11 @@ H = TypeVar("H", bound=Handler)
 class EventEmitter:
     """node-ipc's ``on``/``off`` and the dispatch of events to handlers."""
 
-    __slots__ = ("__weakref__", "_handlers")
+    __slots__ = ("__weakref__", "_handlers", "_taps")
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {}
+        self._taps: tuple[Handler, ...] = ()
 
     @overload
     def on(self, event: str) -> Callable[[H], H]: ...
@@ -84,6 +85,28 @@ class EventEmitter:
         """The handlers registered for ``event``, in call order."""
         return list(self._handlers.get(event, ()))
 
+    def on_any(self, handler: H) -> H:
+        """Call ``handler(event, *args)`` for every event a peer sends.
+
+        Whatever the event's name, before its own handlers, with the
+        arguments they get: ``(event, data, socket)`` on a server,
+        ``(event, data)`` on a client. Lifecycle events (``connect``,
+        ``disconnect``, ...) are not peer events and do not reach it. A
+        fastipc extension (node-ipc has no catch-all); the command line's
+        ``serve`` and ``listen`` print every event through it.
+
+        Returns:
+            ``handler``, so it works as a decorator.
+        """
+        if not callable(handler):
+            raise TypeError(f"on_any handler must be callable, got {handler!r}")
+        self._taps = (*self._taps, handler)
+        return handler
+
+    def off_any(self, handler: Handler) -> None:
+        """Stop calling ``handler`` added with :meth:`on_any`."""
+        self._taps = tuple(tap for tap in self._taps if tap is not handler)
+
     def _dispatch(self, event: str, *args: Any) -> bool:
         """Call every handler of ``event`` with ``args``; report their errors.
 
@@ -106,6 +129,48 @@ class EventEmitter:
             except Exception as exc:
                 self._handler_failed(event, handler, exc)
         return True
+
+    def _deliver(self, events: list[tuple[str, Any]], peer: Any = None, identify: bool = False) -> None:
+        """Hand events a peer sent to their handlers: the one dispatch path.
+
+        Every owner (a server, a UDP server, a client) delivers decoded
+        events here. ``peer`` is what a server's handlers get after the
+        data (the socket the events came from); ``None`` on a client, whose
+        handlers get the data alone. With ``identify`` (``identifyPeer``), a
+        dict payload's ``id`` names the peer before handlers run.
+
+        The per-message path: :meth:`_dispatch`, inlined.
+        """
+        handlers = self._handlers
+        taps = self._taps
+        for name, data in events:
+            if identify and type(data) is dict and data.get("id"):
+                peer.id = data["id"]
+            for tap in taps:
+                try:
+                    if peer is None:
+                        tap(name, data)
+                    else:
+                        tap(name, data, peer)
+                except Exception as exc:
+                    self._handler_failed(name, tap, exc)
+            todo = handlers.get(name)
+            if todo is None:
+                if name == "error":
+                    # an 'error' event from the peer with no handler: said, not dropped
+                    if peer is None:
+                        self._dispatch(name, data)
+                    else:
+                        self._dispatch(name, data, peer)
+                continue
+            for handler in todo:
+                try:
+                    if peer is None:
+                        handler(data)
+                    else:
+                        handler(data, peer)
+                except Exception as exc:
+                    self._handler_failed(name, handler, exc)
 
     def _handler_failed(self, event: str, handler: Handler, exc: Exception) -> None:
         logger.error(

@@ -69,7 +69,8 @@ class IPC:
     def __init__(self) -> None:
         self.config = Config()
         self.of = ClientStore()
-        self.server: Server | None = None
+        #: The server ``serve``/``serveNet`` made last, or ``None``.
+        self.server: Server | UDPServer | None = None
 
     # ------------------------------------------------------------ logging
 
@@ -143,7 +144,7 @@ class IPC:
         port: Any = None,
         UDPType: Any = None,
         callback: Callback | None = None,
-    ) -> Server:
+    ) -> Server | UDPServer:
         """Make ``ipc.server``, a TCP (or UDP) server, with node-ipc's
         argument overloading: ``serveNet()``, ``serveNet(cb)``,
         ``serveNet(port, cb)``, ``serveNet(host, port, cb)``,
@@ -172,7 +173,7 @@ class IPC:
             raise IPCConfigError(f"serveNet host must be a str, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise IPCConfigError(f"serveNet port must be an int in 0..65535, got {port!r}")
-        server: Server
+        server: Server | UDPServer
         if UDPType:
             if not isinstance(UDPType, str) or UDPType.lower() not in ("udp4", "udp6"):
                 raise IPCConfigError(f"serveNet UDPType must be 'udp4' or 'udp6', got {UDPType!r}")

@@ -7,7 +7,7 @@ import stat
 
 from .errors import SocketRootError, UnlinkNotSocketError
 
-__all__ = ["path_in_root", "prepare_socket_root", "unlink_socket", "widen_socket_mode"]
+__all__ = ["path_in_root", "pipe_path", "prepare_socket_root", "unlink_socket", "widen_socket_mode"]
 
 
 def _relative(root: str, path: str) -> str:
@@ -78,3 +78,16 @@ def widen_socket_mode(path: str, readable_all: bool, writable_all: bool) -> None
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & extra != extra:
         os.chmod(path, mode | extra)
+
+
+def pipe_path(path: str) -> str:
+    r"""The Windows named pipe node-ipc uses for a local socket path.
+
+    ``/tmp/app.world`` becomes ``\\.\pipe\tmp-app.world``: the leading slash
+    is dropped and every other ``/`` becomes ``-``. A path that already is a
+    pipe name is kept.
+    """
+    if path.startswith("\\\\.\\pipe\\"):
+        return path
+    trimmed = path[1:] if path.startswith("/") else path
+    return "\\\\.\\pipe\\" + trimmed.replace("/", "-")

@@ -1,4 +1,4 @@
-"""``ipc.server``: a node-ipc server over a Unix socket, TCP, TLS or a named pipe."""
+"""``ipc.server``: a node-ipc server over a Unix socket, a named pipe, TCP or TLS."""
 
 from __future__ import annotations
 
@@ -7,26 +7,17 @@ import logging
 import socket as _socket
 import ssl
 import sys
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ._config import Config, pipe_path
+from ._config import Config
 from ._constants import OMITTED
-from ._emitter import EventEmitter
-from ._loop import LoopHandle, acquire_loop
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
+from ._serving import Peer, ServerBase
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
-from ._transports.listener import RESOURCE_ERRORS, Listener, bind_tcp, bind_unix
+from ._transports.endpoint import Endpoint, ListenOptions, Serving, listen
+from ._transports.listener import RESOURCE_ERRORS
 from ._transports.stream import StreamProtocol
-from ._transports.winpipe import PipeServer, start_pipe_server
-from ._wire import (
-    decoder_for,
-    encoder_for,
-    message_timeout_of,
-    pending_limit_of,
-    profile_of,
-    raw_payload,
-)
+from ._wire import decoder_for, message_timeout_of, pending_limit_of, raw_payload
 from .errors import (
     AssuredTransportError,
     BackpressureError,
@@ -41,7 +32,7 @@ __all__ = ["IPCSocket", "Server"]
 logger = logging.getLogger("fastipc")
 
 
-class IPCSocket:
+class IPCSocket(Peer):
     """One client's connection, as server handlers receive it.
 
     Emit to it with ``socket.emit(type, data)`` (or ``server.emit(socket,
@@ -49,37 +40,31 @@ class IPCSocket:
     when ``identifyPeer`` is on and the peer sent one.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_conn",
-        "_server",
-        "id",
-        "peerPid",
-        "remoteAddress",
-        "remoteFamily",
-        "remotePort",
-    )
+    __slots__ = ("_conn",)
 
     def __init__(self, server: Server, conn: StreamProtocol) -> None:
-        self._server = server
+        super().__init__(server, conn.peer_address(), conn.peer_pid())
+        self._server: Server = server
         self._conn = conn
-        self.id: Any = False
-        #: The client's process id as the OS reports it (a named pipe's
-        #: GetNamedPipeClientProcessId, a Unix socket's SO_PEERCRED), beside
-        #: the ``id`` the client claims; ``None`` over TCP, TLS and UDP.
-        self.peerPid: int | None = conn.peer_pid()
-        peer = conn.peer_address()
-        if isinstance(peer, tuple) and len(peer) >= 2:
-            self.remoteAddress: str | None = peer[0]
-            self.remotePort: int | None = peer[1]
-            self.remoteFamily: str | None = "IPv6" if len(peer) == 4 else "IPv4"
-        else:
-            self.remoteAddress = self.remotePort = self.remoteFamily = None
 
     @property
     def destroyed(self) -> bool:
         """Whether the connection is closed."""
         return self._conn.closed
+
+    @property
+    def pendingBytes(self) -> int:
+        """Bytes sent to this client that it has not taken yet: queued by
+        fastipc and in the transport's write buffer (what
+        ``maxPendingBytes`` bounds under guarded and assured)."""
+        return self._conn.pending_bytes
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """What the transport knows about the connection, as asyncio's
+        ``get_extra_info``: ``'peername'``, ``'sockname'``, and over TLS
+        ``'peercert'``, ``'cipher'``, ``'ssl_object'``; ``default`` when
+        unknown or closed."""
+        return self._conn.get_extra_info(name, default)
 
     def emit(self, type: Any, data: Any = OMITTED) -> bool:
         """Send an event to this client; see :meth:`Server.emit`."""
@@ -104,11 +89,13 @@ class IPCSocket:
         return f"<IPCSocket id={self.id!r} {where} {state}>"
 
 
-class Server(EventEmitter):
+class Server(ServerBase[IPCSocket]):
     """A node-ipc server: ``start``, ``stop``, ``on``, ``emit``, ``broadcast``.
 
-    Events: ``start`` (listening), ``connect`` (a client connected; handlers
-    get the socket), any application event (handlers get ``data, socket``),
+    Made by ``ipc.serve`` (a Unix socket; a named pipe on Windows) and
+    ``ipc.serveNet`` (TCP, or TLS when ``config.tls`` is set). Events:
+    ``start`` (listening), ``connect`` (a client connected; handlers get the
+    socket), any application event (handlers get ``data, socket``),
     ``data`` in raw mode (``bytes, socket``), ``socket.disconnected``
     (``socket, destroyedSocketID``), ``close`` (``socket``) and ``error``
     (the exception).
@@ -123,46 +110,25 @@ class Server(EventEmitter):
         port: int | None = None,
         log: Any = None,
     ) -> None:
-        super().__init__()
-        #: The ``ipc.config`` this server shares with its ``IPC``: as in
-        #: node-ipc, ``start()`` reads the keys about listening
-        #: (``maxConnections``, ``tls``, ``unlink``, ``socketRoot``, ...)
-        #: when it runs. The wire settings (parser, delimiter, limits,
-        #: encoding, identifyPeer, logPayloads) are fixed when the server is
-        #: made, as node-ipc makes its parser then.
-        self.config = config
-        self._settings = config.copy()
+        super().__init__(config, (path if port is None else host) or "", port, log)
         settings = self._settings
-        self.path: str = (path if port is None else host) or ""
-        self.port = port
-        self.sockets: list[IPCSocket] = []
-        self.server: Listener | PipeServer | asyncio.AbstractServer | None = None
-        self._log = log or (lambda *args: None)
-        self._profile = profile_of(settings)
-        self._raw = self._profile == "raw"
-        self._encoder = encoder_for(settings)
-        self._encode = self._encoder.encode
-        self._identify = bool(settings.identifyPeer)
-        self._log_payloads = bool(settings.logPayloads)
         self._message_timeout = message_timeout_of(settings)
         self._pending_limit = pending_limit_of(settings)
         # node-ipc hands maxConnections to its net.Server at start()
         self._max_connections: int | float = config.maxConnections
         # emit may write straight to the connection: not raw, nothing to log or bound
         self._plain = not (self._raw or self._log_payloads or self._pending_limit is not None)
-        self._handle: LoopHandle | None = None
+        self._serving: Serving | None = None
         self._sock: _socket.socket | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
-        self._started: asyncio.Future[None] | None = None
-        self._stopped = False
-        decoder_for(settings)  # check the profile's settings now, not on first connection
 
     # ------------------------------------------------------------ lifecycle
 
     @property
     def listening(self) -> bool:
         """Whether the server is accepting connections."""
-        return self.server is not None and self.server.is_serving()
+        return self._serving is not None and self._serving.is_serving()
 
     def start(self, sock: _socket.socket | None = None) -> None:
         """Start listening; ``start`` handlers run once it does.
@@ -183,128 +149,85 @@ class Server(EventEmitter):
                 unlinked nor removed on :meth:`stop`.
 
         Raises:
+            IPCError: Raised when the server is already started, or has no path.
             SocketRootError: Raised when the socket root is unsafe.
             UnlinkNotSocketError: Raised when the path exists and is not a
                 socket.
+            TLSConfigurationError: Raised when the TLS files or options are wrong.
             OSError: Raised (synchronous callers) when listening failed.
         """
-        if self._handle is not None:
-            raise IPCError("server already started; stop() it first")
+        super().start(sock)
+
+    def _prepare(self, sock: _socket.socket | None) -> None:
         if not self.path:
             raise IPCError("server path not specified")
+        config = self.config
         self._sock = sock
-        self._max_connections = self.config.maxConnections
+        self._max_connections = config.maxConnections
+        network = self.port is not None or (
+            sock is not None and sock.family != getattr(_socket, "AF_UNIX", None)
+        )
         if self._profile == "assured" and self.port is None and sock is None:
-            if not self.config.secureSocketRoot:
+            if not config.secureSocketRoot:
                 raise SocketRootError(
                     "the assured parser requires secureSocketRoot=True for local sockets"
                 )
-            if sys.platform == "win32" and (self.config.readableAll or self.config.writableAll):
+            if sys.platform == "win32" and (config.readableAll or config.writableAll):
                 raise AssuredTransportError(
                     "the assured parser requires an owner-only named pipe on Windows: "
-                    f"readableAll={self.config.readableAll!r}, writableAll={self.config.writableAll!r}"
+                    f"readableAll={config.readableAll!r}, writableAll={config.writableAll!r}"
                 )
-            if not path_in_root(self.config.socketRoot, self.path):
+            if not path_in_root(config.socketRoot, self.path):
                 raise SocketRootError(
                     f"the assured parser requires the local socket {self.path!r} to sit "
-                    f"directly inside socketRoot {self.config.socketRoot!r}"
+                    f"directly inside socketRoot {config.socketRoot!r}"
                 )
         # TLS files are read and checked, and assured's demand for mutual TLS
         # enforced, before anything listens (node-ipc 14 throws from start()).
-        self._ssl: ssl.SSLContext | None = None
-        if self.port is not None or (sock is not None and sock.family != getattr(_socket, "AF_UNIX", None)):
-            check_network_transport(self.config, server=True)
-            if self.config.tls is not False:  # {} means TLS too, as in node-ipc
-                self._ssl = server_context(self.config, self._tls_handshake_failed)
+        self._ssl = None
+        if network:
+            check_network_transport(config, server=True)
+            if config.tls is not False:  # {} means TLS too, as in node-ipc
+                self._ssl = server_context(config, self._tls_handshake_failed)
         if sock is None and self.port is None and sys.platform != "win32":
-            prepare_socket_root(self.config.socketRoot, self.path, self.config.secureSocketRoot)
-            if self.config.unlink:
+            prepare_socket_root(config.socketRoot, self.path, config.secureSocketRoot)
+            if config.unlink:
                 unlink_socket(self.path)
-        self._launch(self._listen)
 
-    def _launch(self, listen: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``listen()`` on the loop; from synchronous code, wait for it and
-        raise what stopped it."""
-        handle = acquire_loop()
-        self._handle = handle
-        self._stopped = False
-        future = handle.submit(listen())
-        if handle.background:
-            try:
-                future.result()
-            except BaseException:
-                self._release()
-                raise
-        else:
-            # inside a running loop: what stops it from listening reaches the
-            # 'error' handlers and wait_started(); the task's copy is retrieved
-            future.add_done_callback(_retrieve)
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(self.path, self.port, self._ssl)
 
-    async def _listen(self) -> None:
+    async def _open(self) -> None:
         assert self._handle is not None
         loop = self._handle.loop
-        self._started = loop.create_future()
-        factory = self._protocol_factory(loop)
-        backlog = self.config.backlog
-        try:
-            if sys.platform == "win32" and self.port is not None:
-                # The Proactor loop has no add_reader for fastipc's own
-                # accept loop: asyncio's server accepts there.
-                tls = {} if self._ssl is None else {"ssl": self._ssl, "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
-                self.server = await loop.create_server(factory, self.path, self.port, backlog=backlog, **tls)
-                self.port = self.server.sockets[0].getsockname()[1]
-            elif self._sock is not None:
-                # pre-fork: a socket that already listens, TCP or Unix
-                self._sock.setblocking(False)
-                self.server = self._listener(loop, [self._sock], factory, backlog)
-            elif self.port is None:
-                if sys.platform == "win32":
-                    # node-ipc's pipe name for the path, an owner-only DACL
-                    # widened by readableAll/writableAll
-                    self.server = await start_pipe_server(
-                        loop,
-                        factory,
-                        pipe_path(self.path),
-                        readable_all=self.config.readableAll,
-                        writable_all=self.config.writableAll,
-                    )
-                else:
-                    self.server = self._listener(loop, [bind_unix(self.path, backlog)], factory, backlog)
-                    widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
-            else:
-                sockets = await bind_tcp(loop, self.path, self.port, backlog)
-                self.server = self._listener(loop, sockets, factory, backlog)
-                # port 0 asked for any free port: report the one it got
-                self.port = sockets[0].getsockname()[1]
-        except Exception as exc:
-            self._log("server error", exc)
-            self._started.set_exception(exc)
-            self._started.exception()  # retrieved: wait_started() re-raises
-            self._dispatch("error", exc)
-            raise
-        self._started.set_result(None)
-        where = pipe_path(self.path) if sys.platform == "win32" and self.port is None else self.path
-        self._log("starting server on", where, f":{self.port}" if self.port else "")
-        self._dispatch("start", self)
+        settings = self._settings
+        timeout, bounded = self._message_timeout, self._pending_limit is not None
 
-    def _listener(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        sockets: list[_socket.socket],
-        factory: Any,
-        backlog: int,
-    ) -> Listener:
-        return Listener(
-            loop,
-            sockets,
-            factory,
-            backlog=backlog,
-            ssl_context=self._ssl,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self._ssl is not None else None,
+        def factory() -> StreamProtocol:
+            return StreamProtocol(
+                self, decoder_for(settings), loop, message_timeout=timeout, bounded=bounded
+            )
+
+        options = ListenOptions(
+            backlog=self.config.backlog,
+            sock=self._sock,
+            handshake_timeout=HANDSHAKE_TIMEOUT,
+            readable_all=self.config.readableAll,
+            writable_all=self.config.writableAll,
             on_accept_error=self._accept_failed,
             on_accepted=self._accept_recovered,
             on_handshake_error=self._setup_failed,
         )
+        serving, port = await listen(loop, self._endpoint(), factory, options)
+        self._serving = serving
+        if self.port is not None and port is not None:
+            self.port = port  # port 0 asked for any free port: report the one it got
+        if self._sock is None and self.port is None and sys.platform != "win32":
+            widen_socket_mode(self.path, self.config.readableAll, self.config.writableAll)
+
+    def _announce(self) -> None:
+        self._log("starting server on", self._where())
+        self._dispatch("start", self)
 
     def _accept_failed(self, error: OSError, again: bool) -> None:
         # accept() failed: out of file descriptors (EMFILE) or another
@@ -348,7 +271,7 @@ class Server(EventEmitter):
             self._dispatch("error", error)
 
     def _where(self) -> str:
-        return self.path if self.port is None else f"{self.path}:{self.port}"
+        return self._endpoint().describe()
 
     def _tls_handshake_failed(self, error: ssl.SSLError) -> None:
         # The client never connected: no 'connect', no 'error' event (node-ipc
@@ -356,48 +279,7 @@ class Server(EventEmitter):
         self._log("TLS handshake with a client failed", error)
         logger.warning("refused a TLS client: handshake failed: %s", error)
 
-    def _protocol_factory(self, loop: asyncio.AbstractEventLoop) -> Any:
-        settings = self._settings
-
-        def factory() -> StreamProtocol:
-            return StreamProtocol(self, decoder_for(settings), loop)
-
-        return factory
-
-    async def wait_started(self) -> None:
-        """Wait until the server listens; raise what stopped it from listening."""
-        if self._handle is None:
-            raise IPCError("server not started: call start() first")
-        await self._handle.awaitable(self._wait_started())
-
-    async def _wait_started(self) -> None:
-        while self._started is None:
-            await asyncio.sleep(0)
-        await asyncio.shield(self._started)
-
-    def stop(self) -> None:
-        """Close every connection and stop listening.
-
-        From synchronous code this returns once everything is closed, and the
-        background loop thread is released; inside a running loop it returns
-        at once (await :meth:`wait_closed`).
-        """
-        handle = self._handle
-        if handle is None or self._stopped:
-            return
-        self._stopped = True
-        future = handle.submit(self._close())
-        if handle.background and not handle.in_loop_thread():
-            future.result()
-        else:
-            # nobody waits on it here: what goes wrong is an 'error' event
-            future.add_done_callback(self._closing_done)
-
-    def _closing_done(self, future: Any) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            self._dispatch("error", future.exception())
-
-    async def _close(self) -> None:
+    async def _shutdown(self) -> None:
         # As node-ipc 14's stop(): every socket is destroyed and emits
         # 'close' (not 'socket.disconnected': the server has let go of it).
         sockets = list(self.sockets)
@@ -406,26 +288,15 @@ class Server(EventEmitter):
             sock._conn.close(abort=True)
         if sockets:
             await asyncio.gather(*(sock._conn.wait_closed() for sock in sockets))
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.close()
+            await serving.wait_closed()
             if self._sock is None and self.port is None and self.path and sys.platform != "win32":
                 try:
                     unlink_socket(self.path)
                 except OSError:
                     pass
-        self.server = None
-        self._release()
-
-    async def wait_closed(self) -> None:
-        """Wait until :meth:`stop` has closed everything."""
-        while self._handle is not None:
-            await asyncio.sleep(0.005)
-
-    def _release(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.release()
 
     # ------------------------------------------------------------ connections
 
@@ -450,22 +321,7 @@ class Server(EventEmitter):
         if self._log_payloads:
             for name, data in events:
                 self._log("received event", name, data)
-        # The per-message path: the emitter's dispatch, inlined.
-        handlers = self._handlers
-        identify = self._identify
-        for name, data in events:
-            if identify and type(data) is dict and data.get("id"):
-                sock.id = data["id"]
-            todo = handlers.get(name)
-            if todo is None:
-                if name == "error":
-                    self._dispatch(name, data, sock)
-                continue
-            for handler in todo:
-                try:
-                    handler(data, sock)
-                except Exception as exc:
-                    self._handler_failed(name, handler, exc)
+        self._deliver(events, sock, self._identify)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
         if conn.closed or conn.failed or conn not in self._by_conn:
@@ -494,11 +350,6 @@ class Server(EventEmitter):
         self._dispatch("close", sock)
 
     # ------------------------------------------------------------ sending
-
-    def _loop_call(self, fn: Any, *args: Any) -> None:
-        handle = self._handle
-        if handle is not None:
-            handle.call(fn, *args)
 
     def emit(self, socket: IPCSocket, type: Any, data: Any = OMITTED) -> bool:
         """Send one event to one client: ``emit(socket, type, data)``.
@@ -563,7 +414,3 @@ class Server(EventEmitter):
     def __repr__(self) -> str:
         return f"<fastipc.Server {self._where()} clients={len(self.sockets)} listening={self.listening}>"
 
-
-def _retrieve(future: Any) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -20,8 +20,8 @@ from typing import Any
 
 from ._config import Config
 from ._constants import OMITTED
-from ._server import IPCSocket, Server
-from ._transports.udp import DatagramProtocol
+from ._serving import Peer, ServerBase
+from ._transports.udp import DatagramProtocol, bind_datagram
 from ._wire import decoder_for, raw_payload
 from .errors import AssuredTransportError, IPCConfigError, IPCError, IPCProtocolError
 
@@ -35,7 +35,7 @@ MAX_DATAGRAM = {_socket.AF_INET: 65507, _socket.AF_INET6: 65527}
 RESOLVED_CACHE = 1024
 
 
-class UDPPeer(IPCSocket):
+class UDPPeer(Peer):
     """A sender a UDP server has heard from: node-ipc's ``{address, port}``.
 
     Handlers get it with every event; emit back with ``peer.emit(type,
@@ -53,16 +53,12 @@ class UDPPeer(IPCSocket):
     __slots__ = ("_addr", "address", "family", "port")
 
     def __init__(self, server: UDPServer, addr: Any) -> None:
-        # No connection behind a UDP peer: IPCSocket.__init__ is not used.
-        self._server = server
+        super().__init__(server, addr)
+        self._server: UDPServer = server
         self._addr = addr
         self.address: str = addr[0]
         self.port: int = addr[1]
         self.family = "IPv6" if len(addr) == 4 else "IPv4"
-        self.id: Any = False
-        self.remoteAddress = self.address
-        self.remotePort = self.port
-        self.remoteFamily = self.family
 
     @property
     def destroyed(self) -> bool:
@@ -71,9 +67,7 @@ class UDPPeer(IPCSocket):
 
     def destroy(self) -> None:
         """Forget this peer: ``broadcast`` no longer sends to it until it sends again."""
-        server = self._server
-        if isinstance(server, UDPServer):
-            server._forget(self)
+        self._server._forget(self)
 
     async def drain(self) -> None:
         """Nothing to wait for: datagrams are handed to the kernel at once."""
@@ -104,7 +98,7 @@ class UDPPeer(IPCSocket):
         return f"<UDPPeer {host}:{self.port} id={self.id!r}>"
 
 
-class UDPServer(Server):
+class UDPServer(ServerBase[UDPPeer]):
     """A node-ipc UDP server: ``start``, ``stop``, ``on``, ``emit``, ``broadcast``.
 
     Made by ``ipc.serveNet(..., 'udp4' | 'udp6', ...)``. Events: ``connect``
@@ -130,8 +124,7 @@ class UDPServer(Server):
         UDPType: str,
         log: Any = None,
     ) -> None:
-        super().__init__(config, host=host, port=port, log=log)
-        self._plain = False  # no stream fast path: every emit goes through emit()
+        super().__init__(config, host, port, log)
         if UDPType not in ("udp4", "udp6"):
             raise IPCConfigError(f"UDPType must be 'udp4' or 'udp6', got {UDPType!r}")
         self.UDPType = UDPType
@@ -140,6 +133,7 @@ class UDPServer(Server):
         self.family = _socket.AF_INET if self.udp4 else _socket.AF_INET6
         self.transport: asyncio.DatagramTransport | None = None
         self._protocol: DatagramProtocol | None = None
+        self._sock: _socket.socket | None = None
         self._peers: dict[tuple[str, int], UDPPeer] = {}
         self._resolved: dict[tuple[str, int], Any] = {}
         self._backlog: deque[tuple[bytes, str, int]] | None = None
@@ -169,70 +163,46 @@ class UDPServer(Server):
             OSError: Raised (synchronous callers) when binding failed, for
                 example udp6 on an IPv4 host such as ``127.0.0.1``.
         """
-        if self._handle is not None:
-            raise IPCError("server already started; stop() it first")
+        super().start(sock)
+
+    def _prepare(self, sock: _socket.socket | None) -> None:
         if self._profile == "assured":
             raise AssuredTransportError(
                 f"the assured parser requires mutually authenticated TLS; {self.UDPType} is not allowed"
             )
         self._sock = sock
-        self._launch(self._bind)
 
-    async def _bind(self) -> None:
+    async def _open(self) -> None:
         assert self._handle is not None
-        loop = self._handle.loop
-        self._started = loop.create_future()
         decoder = None if self._raw else decoder_for(self._settings)
-        try:
-            if self._sock is not None:
-                transport, protocol = await loop.create_datagram_endpoint(
-                    lambda: DatagramProtocol(self, decoder), sock=self._sock
-                )
-            else:
-                transport, protocol = await loop.create_datagram_endpoint(
-                    lambda: DatagramProtocol(self, decoder),
-                    local_addr=(str(self.path), int(self.port or 0)),
-                    family=self.family,
-                )
-        except Exception as exc:
-            if isinstance(exc, _socket.gaierror) and self.udp6:
-                self._log(
-                    "server error",
-                    exc,
-                    f"(udp6 needs an IPv6 host such as '::1', got {self.path!r})",
-                )
-            else:
-                self._log("server error", exc)
-            self._started.set_exception(exc)
-            self._started.exception()  # retrieved: wait_started() re-raises
-            self._dispatch("error", exc)
-            raise
+        transport, protocol = await bind_datagram(
+            self._handle.loop,
+            lambda: DatagramProtocol(self, decoder),
+            host=str(self.path),
+            port=int(self.port or 0),
+            family=self.family,
+            sock=self._sock,
+        )
         self.transport = transport
         self._protocol = protocol
         bound = transport.get_extra_info("sockname")
         if bound and not self.port:
             self.port = int(bound[1])
-        self._started.set_result(None)
+
+    def _open_failed(self, exc: Exception) -> None:
+        if isinstance(exc, _socket.gaierror) and self.udp6:
+            self._log(
+                "server error", exc, f"(udp6 needs an IPv6 host such as '::1', got {self.path!r})"
+            )
+        else:
+            self._log("server error", exc)
+
+    def _announce(self) -> None:
         self._log("starting server on", self.path, f":{self.port}", "as", self.UDPType)
         self._dispatch("connect", self)
         self._dispatch("start", self)
 
-    def stop(self) -> None:
-        """Close the socket and forget every peer.
-
-        From synchronous code this returns once the socket is closed and the
-        background loop thread is released; inside a running loop it returns
-        at once (await :meth:`wait_closed`).
-        """
-        handle = self._handle
-        if handle is None or self._stopped:
-            return
-        self._stopped = True
-        future = handle.submit(self._close())
-        if handle.background and not handle.in_loop_thread():
-            future.result()
-
-    async def _close(self) -> None:
+    async def _shutdown(self) -> None:
         self.sockets.clear()
         self._peers.clear()
         self._backlog = None
@@ -242,7 +212,6 @@ class UDPServer(Server):
             await protocol.wait_closed()
         self.transport = None
         self._protocol = None
-        self._release()
 
     def _socket_closed(self, exc: Exception | None) -> None:
         if exc is not None:
@@ -265,24 +234,16 @@ class UDPServer(Server):
             del self._peers[(peer.address, peer.port)]
             self.sockets.remove(peer)
 
-    def _events_received(self, addr: Any, events: list[tuple[str, Any]]) -> None:
+    def _datagram_received(self, addr: Any, events: list[tuple[str, Any]]) -> None:
         peer = self._peer(addr)
-        dispatch = self._dispatch
         if self._log_payloads:
             for name, data in events:
                 self._log("received event", name, data)
-        if self._identify:
-            for name, data in events:
-                if type(data) is dict and data.get("id"):
-                    peer.id = data["id"]
-                dispatch(name, data, peer)
-        else:
-            for name, data in events:
-                dispatch(name, data, peer)
+        self._deliver(events, peer, self._identify)
 
     def _datagram_failed(self, addr: Any, error: IPCProtocolError) -> None:
         if error.events:
-            self._events_received(addr, error.events)
+            self._datagram_received(addr, error.events)
         peer = self._peer(addr)
         report = type(error)(
             f"datagram from {peer.address} port {peer.port} dropped: {error}", code=error.code

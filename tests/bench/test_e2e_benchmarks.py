@@ -108,8 +108,8 @@ def pair(codec: ModuleType) -> Iterator[Pair]:
     try:
         loop.run_until_complete(asyncio.wait_for(p.open(), 10))
         # The codec under test is the one both connections really use.
-        assert p.client.socket is not None
-        assert type(p.client.socket.decoder) is codec.EventDecoder
+        assert p.client._conn is not None
+        assert type(p.client._conn.decoder) is codec.EventDecoder
         assert all(type(s._conn.decoder) is codec.EventDecoder for s in p.server.sockets)
         yield p
     finally:

@@ -1,10 +1,13 @@
-"""Stream transports (Unix sockets, TCP): a thin asyncio Protocol.
+"""Stream transports (Unix sockets, TCP, TLS, named pipes): a thin asyncio Protocol.
 
 Bytes enter in :meth:`StreamProtocol.data_received`, which hands them to the
 codec's decoder and passes the events it returns to the owner (a server or
-client). Frames leave through :meth:`StreamProtocol.write`, which queues them
-and writes everything queued in one system call per loop turn. The protocol
-knows nothing of JSON: the decoder it is given does.
+client) through the :class:`StreamOwner` contract. Frames leave through
+:meth:`StreamProtocol.write`: the first frame of a loop turn is handed to
+the transport at once (latency); the frames that follow it in the same turn,
+and those that handlers emit while a batch of events is dispatched, are
+joined into one transport write (throughput). The protocol knows nothing of
+JSON: the decoder it is given does.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from ..errors import IPCProtocolError, MessageTimeoutError
 
 __all__ = ["StreamOwner", "StreamProtocol"]
 
-#: Bytes queued in the kernel-side transport buffer before the writer is
-#: paused (asyncio's pause_writing), and the level it must drain to.
+#: Bytes waiting in the transport's own write buffer (asyncio's or uvloop's,
+#: not the kernel's) before the writer is paused (``pause_writing``), and
+#: the level it must drain to before it resumes.
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 
@@ -39,7 +43,13 @@ class Decoder(Protocol):
 
 
 class StreamOwner(Protocol):
-    """What a server or client provides to its connections."""
+    """The contract between a connection and its owner (a server or client).
+
+    The connection calls these on the loop thread: once when it is made,
+    with every batch of decoded events, when the peer breaks the protocol
+    (the owner closes the connection and reports the error), and once when
+    it is lost.
+    """
 
     def _connection_made(self, conn: StreamProtocol) -> None: ...
 
@@ -51,9 +61,27 @@ class StreamOwner(Protocol):
 
 
 class StreamProtocol(asyncio.Protocol):
-    """One stream connection."""
+    """One stream connection.
 
-    def __init__(self, owner: StreamOwner, decoder: Decoder, loop: asyncio.AbstractEventLoop) -> None:
+    Args:
+        owner: the server or client the connection reports to.
+        decoder: the codec's decoder for this connection.
+        loop: the loop the connection lives on.
+        message_timeout: seconds an unfinished inbound frame may wait
+            before the connection fails (guarded/assured); 0: no limit.
+        bounded: the owner bounds queued bytes (``maxPendingBytes``) and
+            closes a connection that exceeds it, so writers never block.
+    """
+
+    def __init__(
+        self,
+        owner: StreamOwner,
+        decoder: Decoder,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        message_timeout: float = 0.0,
+        bounded: bool = False,
+    ) -> None:
         self.owner = owner
         self.decoder = decoder
         self.loop = loop
@@ -81,11 +109,8 @@ class StreamProtocol(asyncio.Protocol):
         # a client's connect coroutine).
         self._loop_thread = get_ident()
         self._call_soon = loop.call_soon
-        # guarded/assured: seconds an unfinished frame may wait (0: no limit)
-        self._message_timeout: float = getattr(owner, "_message_timeout", 0.0)
-        # guarded/assured: the owner bounds queued bytes (maxPendingBytes)
-        # and closes a connection that exceeds it, so writers never block
-        self._bounded = getattr(owner, "_pending_limit", None) is not None
+        self._message_timeout = message_timeout
+        self._bounded = bounded
         self._message_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ asyncio
@@ -109,7 +134,7 @@ class StreamProtocol(asyncio.Protocol):
             return
         if events:
             # Frames the handlers emit back on this connection are queued and
-            # written together once they have all run: one system call, and
+            # written together once they have all run: one transport write, and
             # no extra loop turn before a reply leaves.
             self._dispatching = True
             try:
@@ -173,7 +198,8 @@ class StreamProtocol(asyncio.Protocol):
     # ------------------------------------------------------------ writing
 
     def write(self, data: bytes) -> bool:
-        """Queue ``data``; it is written with everything else queued this turn.
+        """Send ``data``: the first frame of a loop turn at once, the rest of
+        the turn's frames joined into one transport write at its end.
 
         Call from any thread. From a thread other than the loop's, the call
         blocks while the connection is paused by backpressure, so a producer
@@ -326,6 +352,12 @@ class StreamProtocol(asyncio.Protocol):
         return pid if pid > 0 else None
 
     def peer_address(self) -> Any:
+        """The peer's socket address (``peername``), or ``None``."""
+        return self.get_extra_info("peername")
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The transport's ``get_extra_info(name)``: ``peername``,
+        ``sockname``, ``peercert``, ``ssl_object``, ``cipher``, ..."""
         if self.transport is None:
-            return None
-        return self.transport.get_extra_info("peername")
+            return default
+        return self.transport.get_extra_info(name, default)

@@ -16,11 +16,13 @@ peers (its owner, the UDP server, does).
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import IPCProtocolError, protocol_error
 
-__all__ = ["DatagramOwner", "DatagramProtocol"]
+__all__ = ["DatagramOwner", "DatagramProtocol", "bind_datagram"]
 
 
 class Decoder(Protocol):
@@ -35,7 +37,7 @@ class Decoder(Protocol):
 class DatagramOwner(Protocol):
     """What a UDP server provides to its socket."""
 
-    def _events_received(self, addr: Any, events: list[tuple[str, Any]]) -> None: ...
+    def _datagram_received(self, addr: Any, events: list[tuple[str, Any]]) -> None: ...
 
     def _datagram_failed(self, addr: Any, error: IPCProtocolError) -> None: ...
 
@@ -68,7 +70,7 @@ class DatagramProtocol(asyncio.DatagramProtocol):
         decoder = self.decoder
         if decoder is None:
             # raw: one datagram, one event, empty ones included (node-ipc 14)
-            self.owner._events_received(addr, [("data", bytes(data))])
+            self.owner._datagram_received(addr, [("data", bytes(data))])
             return
         try:
             events = decoder.feed(data)
@@ -87,7 +89,7 @@ class DatagramProtocol(asyncio.DatagramProtocol):
             self.owner._datagram_failed(addr, unfinished)
             return
         if events:
-            self.owner._events_received(addr, events)
+            self.owner._datagram_received(addr, events)
 
     def error_received(self, exc: Exception) -> None:
         self.owner._socket_error(exc)
@@ -111,3 +113,18 @@ class DatagramProtocol(asyncio.DatagramProtocol):
     async def wait_closed(self) -> None:
         if self._closed is not None:
             await asyncio.shield(self._closed)
+
+
+async def bind_datagram(
+    loop: asyncio.AbstractEventLoop,
+    factory: Callable[[], DatagramProtocol],
+    *,
+    host: str,
+    port: int,
+    family: int,
+    sock: socket.socket | None = None,
+) -> tuple[asyncio.DatagramTransport, DatagramProtocol]:
+    """Bind ``host:port`` (or serve ``sock``, a bound UDP socket) for ``factory``'s protocol."""
+    if sock is not None:
+        return await loop.create_datagram_endpoint(factory, sock=sock)
+    return await loop.create_datagram_endpoint(factory, local_addr=(host, port), family=family)
