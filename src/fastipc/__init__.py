@@ -6,6 +6,8 @@ protocol, with a compiled codec on the hot path.
 
 from __future__ import annotations
 
+import importlib.metadata as _metadata
+
 from ._client import Client
 from ._config import Config
 from ._constants import OMITTED
@@ -34,9 +36,17 @@ from .errors import (
     UnlinkNotSocketError,
 )
 
-__version__ = "0.1.0"
+def _version() -> str:
+    try:
+        return _metadata.version("fastipc-node")
+    except _metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
-__all__ = [
+
+#: The installed distribution's version (``fastipc-node``), from its metadata.
+__version__ = _version()
+
+__all__ = (
     "IPC",
     "OMITTED",
     "AssuredTLSError",
@@ -67,4 +77,4 @@ __all__ = [
     "UnlinkNotSocketError",
     "__version__",
     "ipc",
-]
+)
