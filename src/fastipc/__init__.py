@@ -36,6 +36,7 @@ from .errors import (
     UnlinkNotSocketError,
 )
 
+
 def _version() -> str:
     try:
         return _metadata.version("fastipc-node")
