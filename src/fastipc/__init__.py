@@ -8,33 +8,14 @@ from __future__ import annotations
 
 import importlib.metadata as _metadata
 
+from . import errors
 from ._client import Client
 from ._config import Config
 from ._constants import OMITTED
 from ._ipc import IPC, ClientStore, ipc
 from ._server import IPCSocket, Server
 from ._udp import UDPPeer, UDPServer
-from .errors import (
-    AssuredTLSError,
-    AssuredTransportError,
-    BackpressureError,
-    EventNotAllowedError,
-    EventTooLargeError,
-    FrameTooLargeError,
-    InvalidEventError,
-    InvalidJSONError,
-    InvalidMessageError,
-    IPCConfigError,
-    IPCEncodeError,
-    IPCError,
-    IPCNotConnectedError,
-    IPCProtocolError,
-    MessageTimeoutError,
-    ReservedEventError,
-    SocketRootError,
-    TLSConfigurationError,
-    UnlinkNotSocketError,
-)
+from .errors import *  # noqa: F403  (fastipc re-exports fastipc.errors whole)
 
 
 def _version() -> str:
@@ -50,32 +31,14 @@ __version__ = _version()
 __all__ = (
     "IPC",
     "OMITTED",
-    "AssuredTLSError",
-    "AssuredTransportError",
-    "BackpressureError",
     "Client",
     "ClientStore",
     "Config",
-    "EventNotAllowedError",
-    "EventTooLargeError",
-    "FrameTooLargeError",
-    "IPCConfigError",
-    "IPCEncodeError",
-    "IPCError",
-    "IPCNotConnectedError",
-    "IPCProtocolError",
     "IPCSocket",
-    "InvalidEventError",
-    "InvalidJSONError",
-    "InvalidMessageError",
-    "MessageTimeoutError",
-    "ReservedEventError",
     "Server",
-    "SocketRootError",
-    "TLSConfigurationError",
     "UDPPeer",
     "UDPServer",
-    "UnlinkNotSocketError",
     "__version__",
     "ipc",
+    *errors.__all__,
 )

@@ -18,14 +18,7 @@ from ._loop import LoopHandle, acquire_loop
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
 from ._transports.endpoint import ConnectOptions, Endpoint, connect
 from ._transports.stream import StreamProtocol
-from ._wire import (
-    decoder_for,
-    encoder_for,
-    message_timeout_of,
-    pending_limit_of,
-    profile_of,
-    raw_payload,
-)
+from ._wire import Wire
 from .errors import BackpressureError, IPCError, IPCNotConnectedError, IPCProtocolError
 
 __all__ = ["Client"]
@@ -54,12 +47,11 @@ class Client(EventEmitter):
         self,
         config: Config,
         id: str,
-        path: str | None = None,
-        *,
-        host: str | None = None,
+        path: str,
         port: int | None = None,
         log: Any = None,
     ) -> None:
+        """``path`` is the socket path, or the host when ``port`` is given."""
         super().__init__()
         #: The ``ipc.config`` this client shares with its ``IPC``: as in
         #: node-ipc, ``retry``, ``maxRetries``, ``stopRetrying``, ``tls`` and
@@ -68,26 +60,21 @@ class Client(EventEmitter):
         #: limits, encoding, sync, logPayloads) are fixed when the client is
         #: made, as node-ipc makes its parser then.
         self.config = config
-        self._settings = config.copy()
-        settings = self._settings
+        self._wire = wire = Wire(config)
         self.id = id
-        self.path: str = (path if port is None else host) or ""
+        #: The socket path, or the host of a network server.
+        self.path = path
+        #: The server's TCP port; ``None`` for a local socket.
         self.port = port
         self._log = log or (lambda *args: None)
-        self._profile = profile_of(settings)
-        self._raw = self._profile == "raw"
-        self._encoder = encoder_for(settings)
-        self._encode = self._encoder.encode
-        self._log_payloads = bool(settings.logPayloads)
-        self._message_timeout = message_timeout_of(settings)
-        self._pending_limit = pending_limit_of(settings)
+        self._raw = wire.raw
+        self._encode = wire.encode  # the hot path's encoder
         # sync: one message in flight; the next waits for any answer
-        self._sync = bool(settings.sync)
+        self._sync = bool(wire.settings.sync)
         self._sync_queue: deque[bytes] = deque()
         self._sync_busy = False
         # emit may write straight to the connection: nothing to log, queue or bound
-        self._plain = not (self._log_payloads or self._sync or self._pending_limit is not None)
-        decoder_for(settings)  # check the profile's settings now
+        self._plain = not (wire.log_payloads or self._sync or wire.pending_limit is not None)
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
         self.explicitlyDisconnected = False
@@ -170,13 +157,7 @@ class Client(EventEmitter):
     async def _open(self) -> None:
         assert self._handle is not None
         loop = self._handle.loop
-        conn = StreamProtocol(
-            self,
-            decoder_for(self._settings),
-            loop,
-            message_timeout=self._message_timeout,
-            bounded=self._pending_limit is not None,
-        )
+        conn = self._wire.connection(self, loop)
         endpoint = Endpoint(self.path, self.port, self._ssl)
         self._log(f"connecting client via {endpoint.kind}", endpoint.describe())
         try:
@@ -268,7 +249,7 @@ class Client(EventEmitter):
     def _events_received(self, conn: StreamProtocol, events: list[tuple[str, Any]]) -> None:
         if conn is not self._conn:
             return
-        if self._log_payloads:
+        if self._wire.log_payloads:
             for name, data in events:
                 self._log("received event", name, data)
         if self._sync:
@@ -398,13 +379,13 @@ class Client(EventEmitter):
             IPCEncodeError: Raised when the data has no JSON form.
         """
         if self._raw:
-            frame = raw_payload(self._settings, type)
+            frame = self._wire.frame(type, data)
         else:
             frame = self._encode(type, data)
             conn = self._conn
             if self._plain and conn is not None and not conn.closed:
                 return conn.write(frame)  # the hot path: connected, no extras
-        if self._log_payloads:
+        if self._wire.log_payloads:
             self._log("dispatching event to", self.id, self.path, ":", "<raw-buffer>" if self._raw else type, data)
         if self.destroyed or self.explicitlyDisconnected:
             raise IPCNotConnectedError(f"cannot emit to {self.id!r}: the client is disconnected")
@@ -418,12 +399,8 @@ class Client(EventEmitter):
         return self._emit_later(frame)
 
     def _write(self, conn: StreamProtocol, frame: bytes) -> bool:
-        limit = self._pending_limit
-        if limit is not None and conn.pending_bytes + len(frame) > limit:
-            error = BackpressureError(
-                f"{conn.pending_bytes + len(frame)} bytes would wait for {self.id!r}, "
-                f"which is not reading; maxPendingBytes is {limit:g}"
-            )
+        error = self._wire.overflow(conn, len(frame), repr(self.id))
+        if error is not None:
             if self._handle is not None:
                 self._handle.call(self._protocol_failed, conn, error)
             return False
@@ -469,7 +446,7 @@ class Client(EventEmitter):
         with self._backlog_lock:
             conn = self._conn
             if conn is None or conn.closed:
-                limit = self._settings.maxPendingBytes
+                limit = self._wire.settings.maxPendingBytes
                 held = self._backlog_bytes + len(frame)
                 if held > limit and limit != math.inf:
                     raise BackpressureError(

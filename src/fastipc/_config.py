@@ -103,20 +103,21 @@ def _bool(key: str, value: Any) -> bool:
     return value
 
 
-def _limit(key: str, value: Any) -> int | float:
-    if value == math.inf and isinstance(value, float):
-        return value
-    if not _is_int(value) or value < 1:
-        raise _fail(key, value, "a positive int or math.inf")
-    return int(value)
+def _int_or_inf(least: int, wanted: str) -> Callable[[str, Any], int | float]:
+    """A check for an int of at least ``least``, or ``math.inf``."""
+
+    def check(key: str, value: Any) -> int | float:
+        if value == math.inf and isinstance(value, float):
+            return value
+        if not _is_int(value) or value < least:
+            raise _fail(key, value, wanted)
+        return int(value)
+
+    return check
 
 
-def _count(key: str, value: Any) -> int | float:
-    if value == math.inf and isinstance(value, float):
-        return value
-    if not _is_int(value) or value < 0:
-        raise _fail(key, value, "an int >= 0 or math.inf")
-    return int(value)
+_limit = _int_or_inf(1, "a positive int or math.inf")
+_count = _int_or_inf(0, "an int >= 0 or math.inf")
 
 
 def _millis(key: str, value: Any) -> int | float:
@@ -235,41 +236,59 @@ def _default_logger(text: str) -> None:
 
 #: key -> (default factory, checker); in node-ipc 14's order.
 _SCHEMA: dict[str, tuple[Callable[[], Any], Callable[[str, Any], Any]]] = {
+    # where local sockets live
     "appspace": (lambda: "app.", _str),
     "socketRoot": (default_socket_root, _str),
     "id": (_hostname, _nonempty_str),
-    "encoding": (lambda: "utf8", _encoding),
-    "rawBuffer": (lambda: False, _bool),
-    "parser": (lambda: "fast", _parser),
-    "sync": (lambda: False, _bool),
     "unlink": (lambda: True, _bool),
-    "identifyPeer": (lambda: False, _bool),
+    "secureSocketRoot": (lambda: True, _bool),
+
+    # who may connect to a local socket; the network address
+    "readableAll": (lambda: False, _bool),
+    "writableAll": (lambda: False, _bool),
+    "networkHost": (lambda: "127.0.0.1", _nonempty_str),
+    "networkPort": (lambda: 8000, _port),
+    "IPType": (lambda: "IPv4", _ip_type),
+
+    # the wire: framing, parser, encoding
     "delimiter": (lambda: DEFAULT_DELIMITER, _delimiter),
+    "parser": (lambda: "fast", _parser),
+    "rawBuffer": (lambda: False, _bool),
+    "encoding": (lambda: "utf8", _encoding),
+    "sync": (lambda: False, _bool),
+
+    # guarded and assured limits
     "maxMessageSize": (lambda: DEFAULT_MAX_MESSAGE_SIZE, _limit),
     "maxPendingBytes": (lambda: DEFAULT_MAX_PENDING_BYTES, _limit),
     "maxEventNameLength": (lambda: DEFAULT_MAX_EVENT_NAME_LENGTH, _limit),
     "messageTimeout": (lambda: DEFAULT_MESSAGE_TIMEOUT, _millis),
+
+    # which events a peer may send; peer identity
     "allowReservedEvents": (lambda: False, _bool),
     "allowedEvents": (lambda: False, _allowed),
+    "identifyPeer": (lambda: False, _bool),
+
+    # logging
     "silent": (lambda: False, _bool),
     "logPayloads": (lambda: False, _bool),
     "logDepth": (lambda: 5, _log_depth),
     "logInColor": (lambda: True, _bool),
     "logger": (lambda: _default_logger, _logger),
+
+    # servers: connections
     "maxConnections": (lambda: 100, _max_connections),
     "backlog": (lambda: DEFAULT_BACKLOG, _backlog),
+
+    # clients: retrying
     "retry": (lambda: 500, _millis),
     "maxRetries": (lambda: math.inf, _count),
     "stopRetrying": (lambda: False, _bool),
-    "IPType": (lambda: "IPv4", _ip_type),
+
+    # TLS and the client's network interface
     "tls": (lambda: False, _tls),
-    "networkHost": (lambda: "127.0.0.1", _nonempty_str),
-    "networkPort": (lambda: 8000, _port),
-    "readableAll": (lambda: False, _bool),
-    "writableAll": (lambda: False, _bool),
-    "secureSocketRoot": (lambda: True, _bool),
     "interface": (lambda: dict.fromkeys(_INTERFACE_KEYS, False), _interface),
 }
+
 
 CONFIG_KEYS = tuple(_SCHEMA)
 _ALIASES = {"interfaces": "interface"}

@@ -6,7 +6,6 @@ from typing import Any, Final, Literal
 from ._constants import OMITTED as OMITTED
 
 __all__ = [
-    "CONTRACT",
     "IMPLEMENTATION",
     "OMITTED",
     "EventDecoder",

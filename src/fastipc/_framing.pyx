@@ -116,7 +116,6 @@ cdef extern from *:
 
 __all__ = [
     "IMPLEMENTATION",
-    "CONTRACT",
     "OMITTED",
     "encode_event",
     "encode_raw",

@@ -30,7 +30,6 @@ from ._constants import (
 from .errors import IPCConfigError, IPCEncodeError, IPCProtocolError, protocol_error
 
 __all__ = [
-    "CONTRACT",
     "IMPLEMENTATION",
     "OMITTED",
     "EventDecoder",

@@ -123,15 +123,7 @@ class IPC:
         """
         if callable(path) and callback is None:
             path, callback = None, path
-        if not path:
-            path = self.config.socketRoot + self.config.appspace + self.config.id
-            self._library_log(
-                "Server path not specified, so defaulting to",
-                "ipc.config.socketRoot + ipc.config.appspace + ipc.config.id",
-                path,
-            )
-        if not isinstance(path, str):
-            raise IPCConfigError(f"serve(path) must be a str, got {path!r}")
+        path = self._local_path(path, "serve(path)", "Server", self.config.id, "ipc.config.id")
         server = Server(self.config, path, log=self._library_log)
         if callback is not None:
             server.on("start", _no_args(callback))
@@ -180,11 +172,9 @@ class IPC:
             UDPType = UDPType.lower()
             if UDPType == "udp4" and host == "::1":
                 host = "127.0.0.1"  # as node-ipc: bind a udp4 socket to an IPv4 address
-            server = UDPServer(
-                self.config, host=host, port=port, UDPType=UDPType, log=self._library_log
-            )
+            server = UDPServer(self.config, host, port, UDPType, log=self._library_log)
         else:
-            server = Server(self.config, host=host, port=port, log=self._library_log)
+            server = Server(self.config, host, port, log=self._library_log)
         if callback is not None:
             server.on("start", _no_args(callback))
         self.server = server
@@ -212,16 +202,21 @@ class IPC:
         if not id:
             self._library_log("Service id required", "Requested service connection without specifying service id. Aborting connection attempt")
             raise IPCConfigError("connectTo(id) needs a service id")
+        path = self._local_path(path, "connectTo path", "Service", id, "id")
+        return self._connect(id, callback, path)
+
+    def _local_path(self, path: Any, what: str, who: str, id: str, id_name: str) -> str:
+        """``path``, or node-ipc's default ``socketRoot + appspace + id`` (logged)."""
         if not path:
             path = self.config.socketRoot + self.config.appspace + id
             self._library_log(
-                "Service path not specified, so defaulting to",
-                "ipc.config.socketRoot + ipc.config.appspace + id",
+                f"{who} path not specified, so defaulting to",
+                f"ipc.config.socketRoot + ipc.config.appspace + {id_name}",
                 path,
             )
         if not isinstance(path, str):
-            raise IPCConfigError(f"connectTo path must be a str, got {path!r}")
-        return self._connect(id, callback, path=path)
+            raise IPCConfigError(f"{what} must be a str, got {path!r}")
+        return path
 
     def connectToNet(
         self, id: str, host: Any = None, port: Any = None, callback: Callback | None = None
@@ -246,12 +241,14 @@ class IPC:
             raise IPCConfigError(f"connectToNet host must be a str, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
             raise IPCConfigError(f"connectToNet port must be an int in 1..65535, got {port!r}")
-        return self._connect(id, callback, host=host, port=port)
+        return self._connect(id, callback, host, port)
 
     connect_to = connectTo
     connect_to_net = connectToNet
 
-    def _connect(self, id: str, callback: Callback | None, **where: Any) -> Client | None:
+    def _connect(
+        self, id: str, callback: Callback | None, path: str, port: int | None = None
+    ) -> Client | None:
         existing = self.of.get(id)
         if existing is not None:
             if not existing.destroyed and not existing.explicitlyDisconnected:
@@ -260,7 +257,7 @@ class IPC:
                     _call_back(callback, self)
                 return existing
             existing._disconnect()
-        client = Client(self.config, id, log=self._library_log, **where)
+        client = Client(self.config, id, path, port, log=self._library_log)
         self.of[id] = client
         if callback is not None:
             _call_back(callback, self)

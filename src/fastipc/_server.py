@@ -17,10 +17,8 @@ from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
 from ._transports.endpoint import Endpoint, ListenOptions, Serving, listen
 from ._transports.listener import RESOURCE_ERRORS
 from ._transports.stream import StreamProtocol
-from ._wire import decoder_for, message_timeout_of, pending_limit_of, raw_payload
 from .errors import (
     AssuredTransportError,
-    BackpressureError,
     IPCError,
     IPCNotConnectedError,
     IPCProtocolError,
@@ -101,23 +99,14 @@ class Server(ServerBase[IPCSocket]):
     (the exception).
     """
 
-    def __init__(
-        self,
-        config: Config,
-        path: str | None = None,
-        *,
-        host: str | None = None,
-        port: int | None = None,
-        log: Any = None,
-    ) -> None:
-        super().__init__(config, (path if port is None else host) or "", port, log)
-        settings = self._settings
-        self._message_timeout = message_timeout_of(settings)
-        self._pending_limit = pending_limit_of(settings)
+    def __init__(self, config: Config, path: str, port: int | None = None, log: Any = None) -> None:
+        """``path`` is the socket path, or the host when ``port`` is given."""
+        super().__init__(config, path, port, log)
+        wire = self._wire
         # node-ipc hands maxConnections to its net.Server at start()
         self._max_connections: int | float = config.maxConnections
         # emit may write straight to the connection: not raw, nothing to log or bound
-        self._plain = not (self._raw or self._log_payloads or self._pending_limit is not None)
+        self._plain = not (wire.raw or wire.log_payloads or wire.pending_limit is not None)
         self._serving: Serving | None = None
         self._sock: _socket.socket | None = None
         self._ssl: ssl.SSLContext | None = None
@@ -167,7 +156,7 @@ class Server(ServerBase[IPCSocket]):
         network = self.port is not None or (
             sock is not None and sock.family != getattr(_socket, "AF_UNIX", None)
         )
-        if self._profile == "assured" and self.port is None and sock is None:
+        if self._wire.profile == "assured" and self.port is None and sock is None:
             if not config.secureSocketRoot:
                 raise SocketRootError(
                     "the assured parser requires secureSocketRoot=True for local sockets"
@@ -200,13 +189,10 @@ class Server(ServerBase[IPCSocket]):
     async def _open(self) -> None:
         assert self._handle is not None
         loop = self._handle.loop
-        settings = self._settings
-        timeout, bounded = self._message_timeout, self._pending_limit is not None
+        wire = self._wire
 
         def factory() -> StreamProtocol:
-            return StreamProtocol(
-                self, decoder_for(settings), loop, message_timeout=timeout, bounded=bounded
-            )
+            return wire.connection(self, loop)
 
         options = ListenOptions(
             backlog=self.config.backlog,
@@ -318,10 +304,10 @@ class Server(ServerBase[IPCSocket]):
         sock = self._by_conn.get(conn)
         if sock is None:
             return
-        if self._log_payloads:
+        if self._wire.log_payloads:
             for name, data in events:
                 self._log("received event", name, data)
-        self._deliver(events, sock, self._identify)
+        self._deliver(events, sock, self._wire.identify)
 
     def _protocol_failed(self, conn: StreamProtocol, error: IPCProtocolError) -> None:
         if conn.closed or conn.failed or conn not in self._by_conn:
@@ -370,26 +356,15 @@ class Server(ServerBase[IPCSocket]):
             conn = socket._conn
             if not conn.closed:
                 return conn.write(self._encode(type, data))  # the hot path
-        if self._raw:
-            frame = raw_payload(self._settings, type)
-        else:
-            frame = self._encode(type, data)
-        if self._log_payloads:
-            self._log("dispatching event to socket", "<raw-buffer>" if self._raw else type, data)
+        frame = self._outgoing(type, data, "dispatching event to socket")
         if socket._conn.closed:
             self._dispatch("error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed"))
             return False
         return self._write(socket._conn, frame)
 
     def _write(self, conn: StreamProtocol, frame: bytes) -> bool:
-        limit = self._pending_limit
-        if limit is not None and conn.pending_bytes + len(frame) > limit:
-            # guarded/assured: a peer that does not read loses its connection
-            # rather than make the server buffer without bound
-            error = BackpressureError(
-                f"{conn.pending_bytes + len(frame)} bytes would wait for a client that is "
-                f"not reading; maxPendingBytes is {limit:g}"
-            )
+        error = self._wire.overflow(conn, len(frame), "a client")
+        if error is not None:
             self._loop_call(self._protocol_failed, conn, error)
             return False
         return conn.write(frame)
@@ -402,9 +377,7 @@ class Server(ServerBase[IPCSocket]):
         Returns:
             ``False`` when any client is behind.
         """
-        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
-        if self._log_payloads:
-            self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
+        frame = self._outgoing(type, data, "broadcasting event")
         ok = True
         for sock in list(self.sockets):
             if not sock._conn.closed and not self._write(sock._conn, frame):

@@ -20,7 +20,7 @@ from ._config import Config
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
-from ._wire import decoder_for, encoder_for, profile_of
+from ._wire import Wire
 from .errors import IPCError
 
 __all__ = ["Peer", "ServerBase"]
@@ -79,8 +79,7 @@ class ServerBase(EventEmitter, Generic[P]):
         #: encoding, identifyPeer, logPayloads) are fixed when the server is
         #: made, as node-ipc makes its parser then.
         self.config = config
-        self._settings = config.copy()
-        settings = self._settings
+        self._wire = wire = Wire(config)
         #: The socket path, or the host of a network server.
         self.path: str = where
         #: The port of a network server (the bound one once started when
@@ -89,18 +88,12 @@ class ServerBase(EventEmitter, Generic[P]):
         #: The peers: connected clients, or the UDP senders heard from.
         self.sockets: list[P] = []
         self._log = log or (lambda *args: None)
-        self._profile = profile_of(settings)
-        self._raw = self._profile == "raw"
-        self._encoder = encoder_for(settings)
-        self._encode = self._encoder.encode
-        self._identify = bool(settings.identifyPeer)
-        self._log_payloads = bool(settings.logPayloads)
+        self._encode = wire.encode  # the hot path's encoder
         self._handle: LoopHandle | None = None
         self._stopped = False
         # set on the loop, awaited from any thread or loop
         self._started: concurrent.futures.Future[None] | None = None
         self._closed: concurrent.futures.Future[None] | None = None
-        decoder_for(settings)  # check the profile's settings now, not on first use
 
     # ------------------------------------------------------------ subclass hooks
 
@@ -211,6 +204,14 @@ class ServerBase(EventEmitter, Generic[P]):
         closed = self._closed
         if closed is not None and not closed.done():
             closed.set_result(None)
+
+    def _outgoing(self, type: Any, data: Any, action: str) -> bytes:
+        """The frame ``emit``/``broadcast`` sends, logged under ``logPayloads``."""
+        wire = self._wire
+        frame = wire.frame(type, data)
+        if wire.log_payloads:
+            self._log(action, "<raw-buffer>" if wire.raw else type, data)
+        return frame
 
     def _loop_call(self, fn: Any, *args: Any) -> None:
         handle = self._handle

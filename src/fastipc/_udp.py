@@ -22,7 +22,7 @@ from ._config import Config
 from ._constants import OMITTED
 from ._serving import Peer, ServerBase
 from ._transports.udp import DatagramProtocol, bind_datagram
-from ._wire import decoder_for, raw_payload
+from ._wire import decoder_for
 from .errors import AssuredTransportError, IPCConfigError, IPCError, IPCProtocolError
 
 __all__ = ["UDPPeer", "UDPServer"]
@@ -115,15 +115,7 @@ class UDPServer(ServerBase[UDPPeer]):
         udp4, udp6: which family this server binds, as in node-ipc.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        host: str,
-        port: int,
-        UDPType: str,
-        log: Any = None,
-    ) -> None:
+    def __init__(self, config: Config, host: str, port: int, UDPType: str, log: Any = None) -> None:
         super().__init__(config, host, port, log)
         if UDPType not in ("udp4", "udp6"):
             raise IPCConfigError(f"UDPType must be 'udp4' or 'udp6', got {UDPType!r}")
@@ -166,7 +158,7 @@ class UDPServer(ServerBase[UDPPeer]):
         super().start(sock)
 
     def _prepare(self, sock: _socket.socket | None) -> None:
-        if self._profile == "assured":
+        if self._wire.profile == "assured":
             raise AssuredTransportError(
                 f"the assured parser requires mutually authenticated TLS; {self.UDPType} is not allowed"
             )
@@ -174,7 +166,8 @@ class UDPServer(ServerBase[UDPPeer]):
 
     async def _open(self) -> None:
         assert self._handle is not None
-        decoder = None if self._raw else decoder_for(self._settings)
+        wire = self._wire
+        decoder = None if wire.raw else decoder_for(wire.settings)
         transport, protocol = await bind_datagram(
             self._handle.loop,
             lambda: DatagramProtocol(self, decoder),
@@ -236,10 +229,10 @@ class UDPServer(ServerBase[UDPPeer]):
 
     def _datagram_received(self, addr: Any, events: list[tuple[str, Any]]) -> None:
         peer = self._peer(addr)
-        if self._log_payloads:
+        if self._wire.log_payloads:
             for name, data in events:
                 self._log("received event", name, data)
-        self._deliver(events, peer, self._identify)
+        self._deliver(events, peer, self._wire.identify)
 
     def _datagram_failed(self, addr: Any, error: IPCProtocolError) -> None:
         if error.events:
@@ -279,9 +272,7 @@ class UDPServer(ServerBase[UDPPeer]):
             IPCProtocolError: Raised under guarded when the event breaks the
                 profile's rules.
         """
-        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
-        if self._log_payloads:
-            self._log("dispatching event to socket", "<raw-buffer>" if self._raw else type, data)
+        frame = self._outgoing(type, data, "dispatching event to socket")
         if isinstance(socket, UDPPeer):
             return self._send(frame, socket.address, socket.port, socket._addr)
         address, port = _target(socket)
@@ -297,9 +288,7 @@ class UDPServer(ServerBase[UDPPeer]):
 
         In raw mode: ``broadcast(payload)``.
         """
-        frame = raw_payload(self._settings, type) if self._raw else self._encode(type, data)
-        if self._log_payloads:
-            self._log("broadcasting event", "<raw-buffer>" if self._raw else type, data)
+        frame = self._outgoing(type, data, "broadcasting event")
         return self._send_all(frame)
 
     def _send_all(self, frame: bytes) -> bool:

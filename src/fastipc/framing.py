@@ -12,15 +12,7 @@ from __future__ import annotations
 import os
 import platform
 
-__all__ = [
-    "IMPLEMENTATION",
-    "OMITTED",
-    "EventDecoder",
-    "EventEncoder",
-    "encode_event",
-    "encode_raw",
-    "js_number",
-]
+from . import _framing_py
 
 
 def _want_extension() -> bool:
@@ -28,34 +20,13 @@ def _want_extension() -> bool:
     return flag in ("", "0") and platform.python_implementation() == "CPython"
 
 
+# Each implementation exports the same names: its __all__, CONTRACT.
 if _want_extension():
     try:
-        from ._framing import (
-            IMPLEMENTATION,
-            OMITTED,
-            EventDecoder,
-            EventEncoder,
-            encode_event,
-            encode_raw,
-            js_number,
-        )
+        from ._framing import *  # noqa: F403
     except ImportError:
-        from ._framing_py import (  # type: ignore[assignment]
-            IMPLEMENTATION,
-            OMITTED,
-            EventDecoder,
-            EventEncoder,
-            encode_event,
-            encode_raw,
-            js_number,
-        )
+        from ._framing_py import *  # type: ignore[assignment]  # noqa: F403
 else:
-    from ._framing_py import (  # type: ignore[assignment]
-        IMPLEMENTATION,
-        OMITTED,
-        EventDecoder,
-        EventEncoder,
-        encode_event,
-        encode_raw,
-        js_number,
-    )
+    from ._framing_py import *  # type: ignore[assignment]  # noqa: F403
+
+__all__ = list(_framing_py.CONTRACT)

@@ -1,0 +1,25 @@
+"""Transports: bytes in and out over sockets and pipes, no JSON.
+
+:mod:`.endpoint` decides which stream transport a server or client gets;
+:mod:`.stream` drives a connection, :mod:`.udp` a datagram socket,
+:mod:`.listener` accepts on Unix and TCP sockets, :mod:`.winpipe` serves
+and connects Windows named pipes. Each is handed a codec decoder that
+satisfies :class:`Decoder`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+__all__ = ["Decoder"]
+
+
+class Decoder(Protocol):
+    """What a transport needs of the codec's decoder."""
+
+    def feed(self, chunk: bytes) -> list[tuple[str, Any]]: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def pending(self) -> int: ...

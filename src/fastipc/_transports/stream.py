@@ -20,6 +20,7 @@ from threading import get_ident
 from typing import Any, Protocol, cast
 
 from ..errors import IPCProtocolError, MessageTimeoutError
+from . import Decoder
 
 __all__ = ["StreamOwner", "StreamProtocol"]
 
@@ -31,15 +32,6 @@ LOW_WATER = 256 * 1024
 
 #: struct ucred (pid, uid, gid), what SO_PEERCRED returns on Linux
 _UCRED = struct.Struct("3i")
-
-
-class Decoder(Protocol):
-    def feed(self, chunk: bytes) -> list[tuple[str, Any]]: ...
-
-    def reset(self) -> None: ...
-
-    @property
-    def pending(self) -> int: ...
 
 
 class StreamOwner(Protocol):

@@ -21,17 +21,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import IPCProtocolError, protocol_error
+from . import Decoder
 
 __all__ = ["DatagramOwner", "DatagramProtocol", "bind_datagram"]
-
-
-class Decoder(Protocol):
-    def feed(self, chunk: bytes) -> list[tuple[str, Any]]: ...
-
-    def reset(self) -> None: ...
-
-    @property
-    def pending(self) -> int: ...
 
 
 class DatagramOwner(Protocol):
