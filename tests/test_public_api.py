@@ -406,3 +406,45 @@ def test_connect_to_a_unix_socket_nobody_serves_fails_at_once(root):
             await connect(loop, Endpoint(root + "none"), asyncio.Protocol, ConnectOptions())
 
     asyncio.run(asyncio.wait_for(body(), WAIT))
+
+
+# ---------------------------------------------------------------- end()
+
+
+@pytest.mark.parametrize("net", [False, True], ids=["unix", "tcp"])
+def test_end_delivers_everything_then_closes_without_retry(root, net):
+    server_ipc = _ipc(root, id="ending")
+    got = Seen()
+    gone = Seen()
+    server = server_ipc.serveNet("127.0.0.1", 0) if net else server_ipc.serve()
+    server.on("n", lambda data, sock: got.add(data))
+    server.on("socket.disconnected", lambda sock, id: gone.add(sock))
+    server.start()
+    client_ipc = _ipc(root)
+    lifecycle = Seen()
+
+    def watch():
+        for name in ("connect", "disconnect", "destroy"):
+            client_ipc.of.ending.on(name, lambda *args, name=name: lifecycle.add(name))
+
+    if net:
+        client_ipc.connectToNet("ending", "127.0.0.1", server.port, watch)
+    else:
+        client_ipc.connectTo("ending", watch)
+    client = client_ipc.of.ending
+    try:
+        for n in range(2000):
+            client.emit("n", n)
+        client.end()
+
+        async def closed():
+            await client.wait_closed()
+
+        asyncio.run(asyncio.wait_for(closed(), WAIT))
+        assert [item[0] for item in got.wait_for(2000)] == list(range(2000))
+        gone.wait_for(1)
+        assert [item[0] for item in lifecycle.wait_for(3)] == ["connect", "disconnect", "destroy"]
+        assert client.destroyed
+    finally:
+        client_ipc.disconnect("ending")
+        server.stop()

@@ -78,6 +78,7 @@ class Client(EventEmitter):
         max_retries = config.maxRetries
         self.retriesRemaining: int | float = max_retries if max_retries else 0
         self.explicitlyDisconnected = False
+        self._ending = False  # end() was called: no retry follows the close
         self.protocolViolation = False
         self.destroyed = False
         self._handle: LoopHandle | None = None
@@ -240,6 +241,8 @@ class Client(EventEmitter):
             self._backlog_bytes = 0
             for frame in backlog:
                 conn.write(frame)
+        if self._ending:
+            conn.end()  # end() came while connecting: what it held is sent first
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -286,6 +289,7 @@ class Client(EventEmitter):
             or self.retriesRemaining < 1
             or self.explicitlyDisconnected
             or self.protocolViolation
+            or self._ending
         ):
             self._dispatch("disconnect")
             self._destroy()
@@ -357,6 +361,32 @@ class Client(EventEmitter):
             # While an attempt is under way, that attempt ends here.
             if not waiting_to_retry:
                 self._dispatch("disconnect")
+            self._destroy()
+
+    def end(self) -> None:
+        """Finish gracefully: send what was emitted, then end-of-file.
+
+        Node's ``socket.end()``: the server reads everything sent, then
+        closes its side, and the client emits ``disconnect`` and
+        ``destroy`` with no retry. Called while connecting, it ends the
+        connection once it is up, after the events held for it. Await :meth:`wait_closed` for that. Over
+        TLS and named pipes, which cannot half-close, the connection closes
+        after the queued writes. Compare :meth:`IPC.disconnect`, which
+        closes at once.
+        """
+        self._ending = True
+        handle = self._handle
+        if handle is not None:
+            handle.call(self._end_on_loop)
+
+    def _end_on_loop(self) -> None:
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            conn.end()
+        elif self._retry_timer is not None:
+            # between attempts: nothing to finish, so no attempt follows
+            self._retry_timer.cancel()
+            self._retry_timer = None
             self._destroy()
 
     # ------------------------------------------------------------ sending

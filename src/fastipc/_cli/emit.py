@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 
 from .. import Client
 from ..errors import IPCError
@@ -47,21 +46,9 @@ async def close_gracefully(client: Client, linger: float = 1.0) -> None:
     greeting): its write would hit a closed socket, and node-ipc drops the
     connection on that error before it reads the event sent. After an
     end-of-file, node-ipc (and fastipc) read everything, then close.
-
-    fastipc has no public half-close, so this shuts down the sending side of
-    the connection's socket (``get_extra_info('socket')``) once nothing is
-    left to write. Over TLS, a named pipe, or with bytes still queued, it
-    does nothing, and the caller's disconnect closes the connection.
     """
     await client.drain()
-    sock = client.get_extra_info("socket")
-    if sock is None or client.get_extra_info("ssl_object") is not None or client.pendingBytes:
-        return
-    client.config.stopRetrying = True  # the peer's close ends the client; no retry
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        return
+    client.end()
     try:
         await asyncio.wait_for(client.wait_closed(), linger)
     except asyncio.TimeoutError:

@@ -308,6 +308,19 @@ class StreamProtocol(asyncio.Protocol):
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed_future)
 
+    def end(self) -> None:
+        """Half-close: hand what is queued to the transport, then send
+        end-of-file (Node's ``socket.end()``). Where the transport cannot
+        (TLS, a named pipe), close after queued writes instead."""
+        if self.transport is None or self.closed:
+            return
+        if not self.transport.can_write_eof():
+            self.close()
+            return
+        self._take_foreign()
+        self._flush()
+        self.transport.write_eof()
+
     def close(self, abort: bool = False) -> None:
         """Close after queued writes; with ``abort``, drop what the kernel did not take."""
         if self.transport is None or self.closed:
