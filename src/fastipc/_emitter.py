@@ -9,7 +9,7 @@ connection or the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 __all__ = ["EventEmitter"]
@@ -137,13 +137,15 @@ class EventEmitter:
         events here. ``peer`` is what a server's handlers get after the
         data (the socket the events came from); ``None`` on a client, whose
         handlers get the data alone. With ``identify`` (``identifyPeer``), a
-        dict payload's ``id`` names the peer before handlers run.
-
-        The per-message path: :meth:`_dispatch`, inlined.
+        dict payload's ``id`` names the peer before handlers run; the
+        :meth:`on_any` handlers see each event before its own handlers.
         """
-        handlers = self._handlers
         taps = self._taps
-        for name, data in events:
+        if not taps:
+            self._deliver_to_handlers(events, peer, identify)
+            return
+        for event in events:
+            name, data = event
             if identify and type(data) is dict and data.get("id"):
                 peer.id = data["id"]
             for tap in taps:
@@ -154,6 +156,16 @@ class EventEmitter:
                         tap(name, data, peer)
                 except Exception as exc:
                     self._handler_failed(name, tap, exc)
+            self._deliver_to_handlers((event,), peer, False)
+
+    def _deliver_to_handlers(
+        self, events: Iterable[tuple[str, Any]], peer: Any, identify: bool
+    ) -> None:
+        # The per-message path: _dispatch, inlined, for a batch.
+        handlers = self._handlers
+        for name, data in events:
+            if identify and type(data) is dict and data.get("id"):
+                peer.id = data["id"]
             todo = handlers.get(name)
             if todo is None:
                 if name == "error":
