@@ -120,12 +120,14 @@ class Client(EventEmitter):
         return None if conn is None or conn.closed else conn.peer_pid()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """What the transport knows about the current connection, as
+        """What the transport knows about the latest connection, as
         asyncio's ``get_extra_info``: ``'peername'``, ``'sockname'``, and
-        over TLS ``'peercert'``, ``'cipher'``, ``'ssl_object'``; ``default``
-        while not connected."""
+        over TLS ``'peercert'``, ``'cipher'``, ``'ssl_object'``. A closed
+        connection still answers (as asyncio's transports do), so a handler
+        of ``disconnect`` can see what the connection was; ``default``
+        before the first connection."""
         conn = self._conn
-        if conn is None or conn.closed:
+        if conn is None:
             return default
         return conn.get_extra_info(name, default)
 
