@@ -1,65 +1,90 @@
-"""Shared fixtures: the two codec implementations and the Node peer."""
+"""Fixtures: the two codecs, the run modes, a socket root, the Node peer;
+and two checks every test gets (nothing left open, no unhandled loop error).
+
+Everything else the tests share is in helpers.py.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
+from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-NODE = ROOT / "node_modules" / ".bin" / "node"
-NODE_DIR = ROOT / "tests" / "interop" / "node"
+from .helpers import CODECS, LOOPS, NODE, WAIT, Mode, flag, load_impl, run_body, use_codec
 
 # tests/windows is the Windows lane's (scripts/windows_lane.sh runs it in
 # Windows CPython under Wine); it is not this interpreter's to collect.
 collect_ignore = ["windows"] if sys.platform != "win32" else []
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0")
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "loops(*names): run the test's `mode` fixture on these loops only "
+        "(asyncio, uvloop, thread), each with both codecs",
+    )
 
 
-def load_impl(name: str) -> ModuleType:
-    """Import one codec implementation by its id: ``cython`` or ``python``."""
-    if name == "python":
-        return importlib.import_module("fastipc._framing_py")
-    try:
-        return importlib.import_module("fastipc._framing")
-    except ImportError as exc:
-        if _flag("FASTIPC_REQUIRE_EXTENSION"):
-            pytest.fail(f"the compiled codec is required but does not import: {exc}")
-        pytest.skip(f"compiled codec not built: {exc}")
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``mode``: every loop (or those of a ``loops`` marker) x both codecs,
+    with ids such as ``asyncio-cython`` and ``thread-python``."""
+    if "mode" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("loops")
+        loops = marker.args if marker else LOOPS
+        params = [f"{loop}-{codec}" for loop in loops for codec in CODECS]
+        metafunc.parametrize("mode", params, indirect=True)
 
 
-@pytest.fixture(params=["cython", "python"])
+@pytest.fixture
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Mode:
+    """A run mode: the loop the test body runs on (``mode.run(body)``, see
+    helpers.run_body) and the codec its servers and clients use."""
+    loop, codec = request.param.split("-")
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    use_codec(monkeypatch, codec)
+    return Mode(loop, codec)
+
+
+@pytest.fixture(params=CODECS)
+def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Each codec in turn for the servers and clients the test makes (in
+    this process); the implementation module is the value."""
+    return use_codec(monkeypatch, request.param)
+
+
+@pytest.fixture(params=CODECS)
 def framing_impl(request: pytest.FixtureRequest) -> ModuleType:
-    """Each codec implementation in turn (multidict's pattern)."""
+    """Each codec implementation module in turn, to call directly (multidict's pattern)."""
     return load_impl(request.param)
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest):
-    """Run an async test body on plain asyncio or on uvloop (30 s at most)."""
-    import asyncio
-
+def run(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``run(body, timeout=...)``: an async test body inside a running loop,
+    plain asyncio or uvloop (the codec is the default one)."""
     if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-        return lambda body: uvloop.run(asyncio.wait_for(body(), 30))
-    return lambda body: asyncio.run(asyncio.wait_for(body(), 30))
+        pytest.importorskip("uvloop")
+
+    def runner(body: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 3 * WAIT) -> Any:
+        return run_body(request.param, body, timeout)
+
+    return runner
 
 
 @pytest.fixture
-def root():
-    """A short private socket root (Unix socket paths are limited to 107 bytes)."""
-    import tempfile
-
+def root() -> Iterator[str]:
+    """A private socket root of the test's own, ending in '/': short, since
+    Unix socket paths are limited to 107 bytes."""
     with tempfile.TemporaryDirectory(prefix="fipc", dir="/tmp") as path:
         yield path + "/"
 
@@ -68,7 +93,7 @@ def root():
 def node() -> pathlib.Path:
     """Node 22 from npm (``npm ci --ignore-scripts`` puts it in node_modules)."""
     if not NODE.exists():
-        if _flag("FASTIPC_REQUIRE_NODE"):
+        if flag("FASTIPC_REQUIRE_NODE"):
             pytest.fail(f"{NODE} is missing: run scripts/setup.sh (npm ci --ignore-scripts)")
         pytest.skip("Node 22 from npm is not installed (run scripts/setup.sh)")
     out = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, check=True)
@@ -77,12 +102,14 @@ def node() -> pathlib.Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_loop_users():
+def _no_leaked_loop_users() -> Iterator[None]:
     """Every test closes what it opens: a server or client left open would
     keep the background loop thread, and so the test process, alive."""
     from fastipc._loop import background_loop
 
     yield
+    # A client closes on the loop thread after disconnect() returned, and
+    # nothing announces it: look again for up to 3 seconds.
     deadline = time.monotonic() + 3
     while background_loop.users and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -112,7 +139,7 @@ class _LoopErrors(logging.Handler):
 
 
 @pytest.fixture(autouse=True)
-def _no_unhandled_loop_exceptions():
+def _no_unhandled_loop_exceptions() -> Iterator[_LoopErrors]:
     """Fail any test during which an event loop logged an unhandled exception."""
     handler = _LoopErrors()
     asyncio_logger = logging.getLogger("asyncio")
@@ -123,20 +150,14 @@ def _no_unhandled_loop_exceptions():
         asyncio_logger.removeHandler(handler)
     if handler.records:
         text = "\n".join(
-            handler.format(r) + ("\n" + "".join(_format_exc(r)) if r.exc_info else "")
+            handler.format(r)
+            + ("\n" + "".join(traceback.format_exception(*r.exc_info)) if r.exc_info else "")
             for r in handler.records
         )
         pytest.fail(f"an event loop logged {len(handler.records)} unhandled exception(s):\n{text}")
 
 
-def _format_exc(record: logging.LogRecord) -> list[str]:
-    import traceback
-
-    assert record.exc_info is not None
-    return traceback.format_exception(*record.exc_info)
-
-
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from fastipc._loop import background_loop
 
     background_loop.shutdown()

@@ -1,21 +1,21 @@
-"""The node-ipc API over real Unix sockets and TCP, inside a running loop
-(asyncio and uvloop) and from plain code (the background loop thread)."""
+"""The node-ipc API over real Unix sockets and TCP, in every run mode.
+
+Most tests take ``mode``: their body runs inside a running loop (asyncio,
+uvloop) and from plain code (fastipc's background loop thread), each with
+both codecs; see tests/helpers.py for how one body runs in all three.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import os
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
@@ -27,163 +27,103 @@ from fastipc import (
     UnlinkNotSocketError,
 )
 
-from .conftest import ROOT
-
-TIMEOUT = 10
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
-    """Run an async test body on plain asyncio or on uvloop."""
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-
-        def runner(body):
-            return uvloop.run(asyncio.wait_for(body(), 30))
-
-    else:
-
-        def runner(body):
-            return asyncio.run(asyncio.wait_for(body(), 30))
-
-    return runner
-
-
-@pytest.fixture
-def root():
-    """A short private socket root (Unix paths are limited to 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="fipc", dir="/tmp") as path:
-        yield path + "/"
-
-
-def make_ipc(root: str, **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.socketRoot = root
-    ipc.config.retry = 30
-    for key, value in config.items():
-        ipc.config[key] = value
-    return ipc
-
-
-class Events:
-    """Collects (event, args) from handlers on the loop thread."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, tuple[Any, ...]]] = []
-        self.changed = threading.Condition()
-
-    def handler(self, name: str) -> Callable[..., None]:
-        def record(*args: Any) -> None:
-            with self.changed:
-                self.items.append((name, args))
-                self.changed.notify_all()
-
-        return record
-
-    def watch(self, emitter: Any, *names: str) -> Events:
-        for name in names:
-            emitter.on(name, self.handler(name))
-        return self
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.items]
-
-    def of(self, name: str) -> list[tuple[Any, ...]]:
-        return [a for n, a in self.items if n == name]
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; events so far: {self.names()}")
-            await asyncio.sleep(0.005)
-
-    def wait(self, predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-        with self.changed:
-            if not self.changed.wait_for(predicate, timeout):
-                raise AssertionError(f"timed out; events so far: {self.names()}")
-
-
-def free_port(family: int = socket.AF_INET) -> int:
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from .helpers import (
+    QUIET,
+    WAIT,
+    Pending,
+    RawPeer,
+    Recorder,
+    closed,
+    connected,
+    free_port,
+    make_ipc,
+    off_loop,
+    python_env,
+    started,
+    stay_quiet,
+)
 
 # ---------------------------------------------------------------- basics
 
 
-def test_hello_world_by_id(run, root):
+def test_hello_world_by_id(mode, root):
     async def body():
         server_ipc = make_ipc(root, id="world")
-        server_events = Events()
+        server_events = Recorder()
 
-        def started():
+        def listening():
             server_events.watch(server_ipc.server, "connect", "socket.disconnected")
 
             @server_ipc.server.on("message")
             def message(data, sock):
+                handler_threads.append(threading.current_thread().name)
                 server_ipc.server.emit(sock, "message", data + " world!")
 
-        server = server_ipc.serve(started)
+        handler_threads = []
+        server = server_ipc.serve(listening)
         assert server.path == root + "app.world"
         server.start()
-        await server.wait_started()
+        await started(server)
         assert stat.S_ISSOCK(os.stat(root + "app.world").st_mode)
 
         client_ipc = make_ipc(root, id="hello")
-        got = Events()
+        got = Recorder()
 
         def connecting():
             got.watch(client_ipc.of.world, "connect", "message")
             client_ipc.of.world.on("connect", lambda: client_ipc.of.world.emit("message", "hello"))
 
-        client_ipc.connectTo("world", connecting)
-        await client_ipc.of["world"].wait_connected()
+        client = client_ipc.connectTo("world", connecting)
+        await connected(client)
         await got.until(lambda: got.of("message"))
         assert got.of("message") == [("hello world!",)]
         assert got.names()[0] == "connect"
         assert len(server_events.of("connect")) == 1
         client_ipc.disconnect("world")
         await server_events.until(lambda: server_events.of("socket.disconnected"))
+        await closed(client)
         server.stop()
-        await server.wait_closed()
+        await closed(server)
         assert not os.path.exists(root + "app.world")
+        # handlers run on the loop: fastipc's own thread only from plain code
+        assert handler_threads == ["fastipc-loop" if mode.thread else "MainThread"]
 
-    run(body)
+    mode.run(body)
 
 
 @pytest.mark.parametrize("family", ["IPv4", "IPv6"])
-def test_tcp(run, family):
+def test_tcp(mode, family):
     host = "127.0.0.1" if family == "IPv4" else "::1"
-    port = free_port(socket.AF_INET if family == "IPv4" else socket.AF_INET6)
+    port = free_port(host)
 
     async def body():
-        server_ipc = make_ipc("/tmp/")
+        server_ipc = make_ipc()
         peers = []
 
-        def started():
+        def listening():
             @server_ipc.server.on("ping")
             def ping(data, sock):
                 peers.append((sock.remoteAddress, sock.remotePort, sock.remoteFamily))
                 sock.emit("pong", data)
 
-        server_ipc.serveNet(host, port, started)
-        server_ipc.server.start()
-        await server_ipc.server.wait_started()
-        client_ipc = make_ipc("/tmp/")
-        got = Events()
-        client_ipc.connectToNet("srv", host, port, lambda: got.watch(client_ipc.of.srv, "pong"))
-        client_ipc.of.srv.emit("ping", {"n": 1, "s": "é"})
+        server = server_ipc.serveNet(host, port, listening)
+        server.start()
+        await started(server)
+        client_ipc = make_ipc()
+        got = Recorder()
+        client = client_ipc.connectToNet(
+            "srv", host, port, lambda: got.watch(client_ipc.of.srv, "pong")
+        )
+        client.emit("ping", {"n": 1, "s": "é"})
         await got.until(lambda: got.of("pong"))
         assert got.of("pong") == [({"n": 1, "s": "é"},)]
         assert peers[0][0] == host and peers[0][2] == family and isinstance(peers[0][1], int)
         client_ipc.disconnect("srv")
-        server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        server.stop()
+        await closed(client)
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
 def test_argument_overloading(root):
@@ -224,16 +164,16 @@ def test_argument_overloading(root):
 # ---------------------------------------------------------------- server
 
 
-def test_broadcast_identify_peer_and_socket_disconnected(run, root):
+def test_broadcast_identify_peer_and_socket_disconnected(mode, root):
     async def body():
         server_ipc = make_ipc(root, id="hub", identifyPeer=True)
-        events = Events()
+        events = Recorder()
         server = server_ipc.serve()
         events.watch(server, "hello", "socket.disconnected")
         server.start()
-        await server.wait_started()
+        await started(server)
         clients = []
-        inbox = Events()
+        inbox = Recorder()
         for name in ("w1", "w2", "w3"):
             c = make_ipc(root, id=name)
             c.connectTo("hub", lambda c=c, name=name: c.of.hub.on("news", inbox.handler(name)))
@@ -253,28 +193,30 @@ def test_broadcast_identify_peer_and_socket_disconnected(run, root):
         for c in (clients[0], clients[2]):
             c.disconnect("hub")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_max_connections(run, root):
+def test_max_connections(mode, root):
     async def body():
         server_ipc = make_ipc(root, id="small", maxConnections=2)
-        events = Events()
+        events = Recorder()
         server = server_ipc.serve()
         events.watch(server, "connect", "hi")
         server.on("hi", lambda data, sock: sock.emit("hi", data))
         server.start()
-        await server.wait_started()
+        await started(server)
         clients = [make_ipc(root, maxRetries=0) for _ in range(3)]
-        replies = Events()
-        for i, c in enumerate(clients[:2]):
-            c.connectTo("small", lambda c=c, i=i: replies.watch(c.of.small, "hi", "destroy"))
-            await c.of.small.wait_connected()
+        replies = Recorder()
+        for c in clients[:2]:
+            c.connectTo("small", lambda c=c: replies.watch(c.of.small, "hi", "destroy"))
+            await connected(c.of.small)
         await events.until(lambda: len(events.of("connect")) == 2)
-        third = Events()
-        clients[2].connectTo("small", lambda: third.watch(clients[2].of.small, "connect", "disconnect", "destroy"))
+        third = Recorder()
+        clients[2].connectTo(
+            "small", lambda: third.watch(clients[2].of.small, "connect", "disconnect", "destroy")
+        )
         await third.until(lambda: third.of("destroy"))
         assert len(server.sockets) == 2
         for i, c in enumerate(clients[:2]):
@@ -285,15 +227,15 @@ def test_max_connections(run, root):
         for c in clients[:2]:
             c.disconnect("small")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_handler_error_is_reported_and_connection_survives(run, root, caplog):
+def test_handler_error_is_reported_and_connection_survives(mode, root, caplog):
     async def body():
         server_ipc = make_ipc(root, id="fragile")
-        errors = Events()
+        errors = Recorder()
         server = server_ipc.serve()
         seen = []
 
@@ -306,9 +248,9 @@ def test_handler_error_is_reported_and_connection_survives(run, root, caplog):
 
         errors.watch(server, "error")
         server.start()
-        await server.wait_started()
+        await started(server)
         client_ipc = make_ipc(root)
-        done = Events()
+        done = Recorder()
         client_ipc.connectTo("fragile", lambda: done.watch(client_ipc.of.fragile, "done"))
         for item in ("a", "boom", "b"):
             client_ipc.of.fragile.emit("job", item)
@@ -317,30 +259,32 @@ def test_handler_error_is_reported_and_connection_survives(run, root, caplog):
         assert isinstance(errors.of("error")[0][0], RuntimeError)
         client_ipc.disconnect("fragile")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
     with caplog.at_level(logging.ERROR, logger="fastipc"):
-        run(body)
+        mode.run(body)
     assert any("handler failed" in r.getMessage() for r in caplog.records)
 
 
-def test_protocol_error_closes_only_that_connection(run, root):
+def test_protocol_error_closes_only_that_connection(mode, root):
     async def body():
         server_ipc = make_ipc(root, id="strict", parser="guarded")
-        events = Events()
+        events = Recorder()
         server = server_ipc.serve()
         events.watch(server, "error", "ok", "socket.disconnected")
         server.on("ok", lambda data, sock: sock.emit("ok", data))
         server.start()
-        await server.wait_started()
+        await started(server)
         good = make_ipc(root)
-        replies = Events()
+        replies = Recorder()
         good.connectTo("strict", lambda: replies.watch(good.of.strict, "ok"))
-        await good.of.strict.wait_connected()
-        reader, writer = await asyncio.open_unix_connection(root + "app.strict")
-        writer.write(b'{"type":"ok","data":1}\f[1,2]\f')
-        assert await asyncio.wait_for(reader.read(), TIMEOUT) == b'{"type":"ok","data":1}\f'
-        writer.close()
+        await connected(good.of.strict)
+        peer = RawPeer(root + "app.strict")
+        try:
+            peer.send(b'{"type":"ok","data":1}\f[1,2]\f')
+            assert await off_loop(peer.read_until_closed) == b'{"type":"ok","data":1}\f'
+        finally:
+            peer.close()
         await events.until(lambda: events.of("error") and events.of("socket.disconnected"))
         error = events.of("error")[0][0]
         assert isinstance(error, IPCProtocolError) and error.code == "ERR_IPC_INVALID_MESSAGE"
@@ -349,50 +293,55 @@ def test_protocol_error_closes_only_that_connection(run, root):
         assert replies.of("ok") == [(2,)]
         good.disconnect("strict")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
 # ---------------------------------------------------------------- lifecycle
 
 
-def test_reconnects_after_server_restart_and_rearms(run, root):
+def test_reconnects_after_server_restart_and_rearms(mode, root):
     async def body():
         # two retries 200 ms apart: room for a restart; without re-arming on
         # each connect the budget would be spent by the third round
         client_ipc = make_ipc(root, maxRetries=2, retry=200)
-        events = Events()
-        client_ipc.connectTo("phoenix", lambda: events.watch(client_ipc.of.phoenix, "connect", "disconnect", "destroy", "back"))
+        events = Recorder()
+        client_ipc.connectTo(
+            "phoenix",
+            lambda: events.watch(client_ipc.of.phoenix, "connect", "disconnect", "destroy", "back"),
+        )
         for round_ in range(3):
             server_ipc = make_ipc(root, id="phoenix")
             server = server_ipc.serve()
             server.on("connect", lambda sock, r=round_: sock.emit("back", r))
             server.start()
-            await server.wait_started()
-            await events.until(lambda r=round_: len(events.of("back")) == r + 1, timeout=5)
+            await started(server)
+            await events.until(lambda r=round_: len(events.of("back")) == r + 1)
             before = len(events.of("disconnect"))
             server.stop()
-            await server.wait_closed()
+            await closed(server)
             await events.until(lambda n=before: len(events.of("disconnect")) > n)
         assert events.of("back") == [(0,), (1,), (2,)]
         assert not events.of("destroy")
         client = client_ipc.of.phoenix
         client_ipc.disconnect("phoenix")
-        await client.wait_closed()
+        await closed(client)
         # as in node-ipc, a disconnect you asked for reaches no handler
         assert events.names().count("destroy") == 0 and client.destroyed
 
-    run(body)
+    mode.run(body)
 
 
-def test_max_retries_then_destroy(run, root):
+def test_max_retries_then_destroy(mode, root):
     async def body():
         client_ipc = make_ipc(root, maxRetries=2, retry=20)
-        events = Events()
-        client_ipc.connectTo("nobody", lambda: events.watch(client_ipc.of.nobody, "error", "disconnect", "destroy"))
+        events = Recorder()
+        client_ipc.connectTo(
+            "nobody", lambda: events.watch(client_ipc.of.nobody, "error", "disconnect", "destroy")
+        )
         await events.until(lambda: events.of("destroy"))
-        await asyncio.sleep(0.1)
+        await stay_quiet()  # nothing follows 'destroy'
         assert events.names().count("error") == 3  # first try and two retries
         assert events.names().count("disconnect") == 3
         assert events.names()[-1] == "destroy" and events.names().count("destroy") == 1
@@ -400,74 +349,83 @@ def test_max_retries_then_destroy(run, root):
         with pytest.raises(IPCNotConnectedError):
             client_ipc.of.nobody.emit("x")
         with pytest.raises(IPCNotConnectedError):
-            await client_ipc.of.nobody.wait_connected()
+            await connected(client_ipc.of.nobody)
 
-    run(body)
+    mode.run(body)
 
 
-def test_stop_retrying(run, root):
+def test_stop_retrying(mode, root):
     async def body():
         client_ipc = make_ipc(root, stopRetrying=True)
-        events = Events()
-        client_ipc.connectTo("nobody", lambda: events.watch(client_ipc.of.nobody, "error", "disconnect", "destroy"))
+        events = Recorder()
+        client_ipc.connectTo(
+            "nobody", lambda: events.watch(client_ipc.of.nobody, "error", "disconnect", "destroy")
+        )
         await events.until(lambda: events.of("destroy"))
-        await asyncio.sleep(0.1)
+        await stay_quiet()  # nothing follows 'destroy'
         assert events.names() == ["error", "disconnect", "destroy"]
 
-    run(body)
+    mode.run(body)
 
 
-def test_disconnect_during_retry_is_final(run, root):
+def test_disconnect_during_retry_is_final(mode, root):
     async def body():
         client_ipc = make_ipc(root, retry=20)
-        events = Events()
-        client_ipc.connectTo("later", lambda: events.watch(client_ipc.of.later, "connect", "error", "disconnect", "destroy"))
+        events = Recorder()
+        client_ipc.connectTo(
+            "later",
+            lambda: events.watch(client_ipc.of.later, "connect", "error", "disconnect", "destroy"),
+        )
         await events.until(lambda: len(events.of("error")) >= 2)
         client = client_ipc.of.later
         seen = len(events.items)
         client_ipc.disconnect("later")
         assert "later" not in client_ipc.of
-        await client.wait_closed()
+        await closed(client)
         assert client.destroyed and len(events.items) == seen  # no event of its own
         # a server appearing now is not reached: no retry follows
         server_ipc = make_ipc(root, id="later")
-        server_ipc.serve().start()
-        await server_ipc.server.wait_started()
-        await asyncio.sleep(0.2)
+        server = server_ipc.serve()
+        server.start()
+        await started(server)
+        await stay_quiet()  # ten retry periods
         assert not events.of("connect") and client.destroyed
-        server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        server.stop()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_connect_to_again_runs_callback_and_changes_nothing(run, root):
+def test_connect_to_again_runs_callback_and_changes_nothing(mode, root):
     async def body():
         server_ipc = make_ipc(root, id="once")
-        server_ipc.serve().start()
-        await server_ipc.server.wait_started()
+        server = server_ipc.serve()
+        server.start()
+        await started(server)
         client_ipc = make_ipc(root)
         first = client_ipc.connectTo("once")
-        await first.wait_connected()
+        await connected(first)
         calls = []
         again = client_ipc.connectTo("once", lambda: calls.append(1))
         assert again is first and calls == [1] and client_ipc.of.once is first
         client_ipc.disconnect("once")
-        server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        server.stop()
+        await closed(first)
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_emits_before_connect_are_sent_in_order(run, root):
+def test_emits_before_connect_are_sent_in_order(mode, root):
     async def body():
         client_ipc = make_ipc(root, retry=20)
-        client_ipc.connectTo("late")
+        failures = Recorder()
+        client_ipc.connectTo("late", lambda: failures.watch(client_ipc.of.late, "error"))
         for i in range(100):
             client_ipc.of.late.emit("n", i)
-        await asyncio.sleep(0.1)  # a few failed attempts meanwhile
+        await failures.until(lambda: len(failures.of("error")) >= 2)  # failed attempts meanwhile
         server_ipc = make_ipc(root, id="late")
-        got = Events()
+        got = Recorder()
         server = server_ipc.serve()
         got.watch(server, "n")
         server.start()
@@ -475,9 +433,9 @@ def test_emits_before_connect_are_sent_in_order(run, root):
         assert [a[0] for a in got.of("n")] == list(range(100))
         client_ipc.disconnect("late")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
 # ---------------------------------------------------------------- socket files
@@ -531,7 +489,10 @@ def test_unlink_false_keeps_a_live_socket(root):
         first.server.stop()
 
 
-@pytest.mark.parametrize(("readable", "writable", "bits"), [(True, False, 0o444), (False, True, 0o222), (True, True, 0o666)])
+@pytest.mark.parametrize(
+    ("readable", "writable", "bits"),
+    [(True, False, 0o444), (False, True, 0o222), (True, True, 0o666)],
+)
 def test_readable_writable_all(root, readable, writable, bits):
     ipc = make_ipc(root, id="perm", readableAll=readable, writableAll=writable)
     ipc.serve().start()
@@ -544,15 +505,22 @@ def test_readable_writable_all(root, readable, writable, bits):
 # ---------------------------------------------------------------- threads
 
 
-def test_background_thread_callbacks_before_events(root):
+@pytest.mark.loops("thread")
+def test_background_thread_callbacks_before_events(mode, root):
     """connectTo's callback runs before any event, even when it is slow."""
     server_ipc = make_ipc(root, id="quick")
-    server_ipc.serve().start()
+    server = server_ipc.serve()
+    at_server = Recorder().watch(server, "connect")
+    server.start()
     client_ipc = make_ipc(root)
-    events = Events()
+    events = Recorder()
 
     def slow_callback():
-        time.sleep(0.3)  # the server is up: a connect would be lost if dispatched now
+        # Were the connection started before this callback returns, the
+        # server would see it meanwhile and the client's 'connect' would be
+        # dispatched before the handler below exists.
+        with contextlib.suppress(AssertionError):
+            at_server.wait(lambda: at_server.of("connect"), QUIET)
         events.watch(client_ipc.of.quick, "connect")
 
     try:
@@ -561,12 +529,13 @@ def test_background_thread_callbacks_before_events(root):
         assert threading.current_thread() is threading.main_thread()
     finally:
         client_ipc.disconnect("quick")
-        server_ipc.server.stop()
+        server.stop()
 
 
-def test_emit_from_many_threads(root):
+@pytest.mark.loops("thread")
+def test_emit_from_many_threads(mode, root):
     server_ipc = make_ipc(root, id="many")
-    got = Events()
+    got = Recorder()
     server = server_ipc.serve()
     got.watch(server, "n")
     loop_threads = set()
@@ -575,6 +544,7 @@ def test_emit_from_many_threads(root):
     client_ipc = make_ipc(root)
     client_ipc.connectTo("many")
     try:
+
         def produce(k: int) -> None:
             for i in range(2000):
                 client_ipc.of.many.emit("n", [k, i])
@@ -583,8 +553,8 @@ def test_emit_from_many_threads(root):
         for t in threads:
             t.start()
         for t in threads:
-            t.join(TIMEOUT)
-        got.wait(lambda: len(got.of("n")) == 8000, timeout=30)
+            t.join(WAIT)
+        got.wait(lambda: len(got.of("n")) == 8000, timeout=3 * WAIT)
         for k in range(4):
             assert [a[0][1] for a in got.of("n") if a[0][0] == k] == list(range(2000))
         assert len(loop_threads) == 1 and threading.get_ident() not in loop_threads
@@ -593,18 +563,18 @@ def test_emit_from_many_threads(root):
         server.stop()
 
 
-def test_backpressure_pauses_a_producer_thread(root):
-    """A peer that does not read pauses the sender; nothing is dropped."""
+@pytest.mark.loops("thread")
+def test_backpressure_pauses_a_producer_thread(mode, root):
+    """A peer that does not read pauses the sender; nothing is dropped.
+    (Inside a running loop emit returns False instead: see the next test.)"""
     server_ipc = make_ipc(root, id="slow")
-    conns = Events()
+    conns = Recorder()
     server = server_ipc.serve()
     conns.watch(server, "connect")
     server.start()
-    peer = socket.socket(socket.AF_UNIX)
-    peer.connect(root + "app.slow")
+    peer = RawPeer(root + "app.slow")
     try:
-        conns.wait(lambda: conns.of("connect"))
-        (sock,) = conns.of("connect")[0]
+        sock = conns.first("connect")
         payload = "x" * 1000
         count = 20_000  # 20 MB: far more than socket buffers hold
         done = threading.Event()
@@ -618,59 +588,60 @@ def test_backpressure_pauses_a_producer_thread(root):
 
         producer = threading.Thread(target=produce)
         producer.start()
-        assert not done.wait(1.0), "the producer should be paused by backpressure"
+        assert not done.wait(QUIET), "the producer should be paused by backpressure"
+        frame_len = len(b'{"type":"m","data":"' + payload.encode() + b'"}\f')
+        received = len(peer.read_exactly(count * frame_len, timeout=3 * WAIT))
+        producer.join(WAIT)
+        assert done.is_set() and received == count * frame_len
         assert max(peak) < 4 * 1024 * 1024  # bounded, not 20 MB
-        frame = b'{"type":"m","data":"' + payload.encode() + b'"}\f'
-        received = 0
-        peer.settimeout(TIMEOUT)
-        while received < count * len(frame):
-            chunk = peer.recv(1 << 20)
-            assert chunk
-            received += len(chunk)
-        producer.join(TIMEOUT)
-        assert done.is_set() and received == count * len(frame)
     finally:
         peer.close()
         server.stop()
 
 
-def test_loop_drain_inside_asyncio(run, root):
+@pytest.mark.loops("asyncio", "uvloop")
+def test_drain_inside_a_running_loop(mode, root):
+    """Inside a running loop emit returns False once the peer is behind,
+    and ``drain()`` waits until it has read."""
+
     async def body():
         server_ipc = make_ipc(root, id="drain")
-        conns = Events()
+        conns = Recorder()
         server = server_ipc.serve()
         conns.watch(server, "connect")
         server.start()
-        await server.wait_started()
-        reader, writer = await asyncio.open_unix_connection(root + "app.drain")
-        await conns.until(lambda: conns.of("connect"))
-        (sock,) = conns.of("connect")[0]
-        frame_len = len(b'{"type":"m","data":"' + b"y" * 1000 + b'"}\f')
-        sent = 0
-        while sock.emit("m", "y" * 1000):  # returns False once the peer is behind
+        await started(server)
+        peer = RawPeer(root + "app.drain")
+        try:
+            (sock,) = (await conns.arrived("connect"))[0]
+            frame_len = len(b'{"type":"m","data":"' + b"y" * 1000 + b'"}\f')
+            sent = 0
+            while sock.emit("m", "y" * 1000):  # returns False once the peer is behind
+                sent += 1
+                assert sent < 100_000
             sent += 1
-            assert sent < 100_000
-        sent += 1
-        drained = asyncio.ensure_future(sock.drain())
-        await asyncio.sleep(0.05)
-        assert not drained.done()
-        data = await reader.readexactly(sent * frame_len)
-        await asyncio.wait_for(drained, TIMEOUT)
-        assert data.count(b"\f") == sent
-        writer.close()
+            drained = Pending(sock.drain)
+            await stay_quiet()
+            assert not drained.done(), "drain() returned while the peer had read nothing"
+            data = await off_loop(peer.read_exactly, sent * frame_len)
+            await drained.result()
+            assert data.count(b"\f") == sent
+        finally:
+            peer.close()
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
 def _script(code: str) -> subprocess.Popen[str]:
+    """Python ``code`` in a child process running the installed fastipc."""
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])},
+        env=python_env(),
     )
 
 
@@ -684,13 +655,14 @@ def test_open_server_keeps_process_alive_and_stop_releases_it(root):
     alive = _script(code.replace("{stop}", "pass"))
     try:
         assert alive.stdout.readline().strip() == "started"
-        time.sleep(1.0)
-        assert alive.poll() is None  # the loop thread keeps it alive, as Node's loop would
+        # the loop thread keeps it alive, as Node's loop would
+        with pytest.raises(subprocess.TimeoutExpired):
+            alive.wait(QUIET)
     finally:
         alive.kill()
-        alive.communicate(timeout=TIMEOUT)
+        alive.communicate(timeout=WAIT)
     stopped = _script(code.replace("{stop}", "ipc.server.stop()"))
-    out, err = stopped.communicate(timeout=TIMEOUT)
+    out, err = stopped.communicate(timeout=WAIT)
     assert stopped.returncode == 0, err
     assert out.strip() == "started"
 
@@ -714,21 +686,25 @@ def test_log_honours_silent_logger_depth_and_colour():
     assert len(lines) == 2
 
 
-def test_socket_destroy_and_interface_local_address(run):
+def test_socket_destroy_and_interface_local_address(mode):
     port = free_port()
 
     async def body():
-        server_ipc = make_ipc("/tmp/")
-        events = Events()
+        server_ipc = make_ipc()
+        events = Recorder()
         server = server_ipc.serveNet("127.0.0.1", port)
         events.watch(server, "connect", "socket.disconnected")
         server.start()
-        await server.wait_started()
-        client_ipc = make_ipc("/tmp/", maxRetries=0, interface={"localAddress": "127.0.0.2"})
-        seen = Events()
-        client_ipc.connectToNet("srv", "127.0.0.1", port, lambda: seen.watch(client_ipc.of.srv, "connect", "disconnect", "destroy"))
-        await events.until(lambda: events.of("connect"))
-        (sock,) = events.of("connect")[0]
+        await started(server)
+        client_ipc = make_ipc(maxRetries=0, interface={"localAddress": "127.0.0.2"})
+        seen = Recorder()
+        client_ipc.connectToNet(
+            "srv",
+            "127.0.0.1",
+            port,
+            lambda: seen.watch(client_ipc.of.srv, "connect", "disconnect", "destroy"),
+        )
+        (sock,) = (await events.arrived("connect"))[0]
         assert sock.remoteAddress == "127.0.0.2"  # the client bound the address it was told to
         sock.destroy()
         await seen.until(lambda: seen.of("destroy"))
@@ -736,36 +712,37 @@ def test_socket_destroy_and_interface_local_address(run):
         await events.until(lambda: events.of("socket.disconnected"))
         assert server.sockets == []
         server.stop()
-        await server.wait_closed()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_log_payloads(run, root):
+def test_log_payloads(mode, root):
     async def body():
         lines: list[str] = []
-        server_ipc = make_ipc(root, id="loud", silent=False, logPayloads=True, logger=lines.append, logInColor=False)
-        got = Events()
+        log = {"silent": False, "logPayloads": True, "logger": lines.append, "logInColor": False}
+        server_ipc = make_ipc(root, id="loud", **log)
+        got = Recorder()
         server = server_ipc.serve()
         got.watch(server, "ping")
         server.on("ping", lambda data, sock: sock.emit("pong", data))
         server.start()
-        await server.wait_started()
-        client_ipc = make_ipc(root, silent=False, logPayloads=True, logger=lines.append, logInColor=False)
-        pongs = Events()
+        await started(server)
+        client_ipc = make_ipc(root, **log)
+        pongs = Recorder()
         client_ipc.connectTo("loud", lambda: pongs.watch(client_ipc.of.loud, "pong"))
         client_ipc.of.loud.emit("ping", {"n": 7})
         await pongs.until(lambda: pongs.of("pong"))
         client_ipc.disconnect("loud")
         server.stop()
-        await server.wait_closed()
+        await closed(server)
         text = "\n".join(lines)
         assert f"dispatching event to loud {root}app.loud : ping {{'n': 7}}" in text
         assert "received event ping {'n': 7}" in text
         assert "dispatching event to socket pong {'n': 7}" in text
         assert "received event pong {'n': 7}" in text
 
-    run(body)
+    mode.run(body)
 
 
 @pytest.mark.parametrize("server_host", ["127.0.0.1", "localhost"])
@@ -788,7 +765,7 @@ def test_host_name_resolves_after_main_thread_returns(server_host):
         c.connectToNet("w", "localhost", {port}, cb)
     """)
     try:
-        out, err = script.communicate(timeout=TIMEOUT)
+        out, err = script.communicate(timeout=WAIT)
     finally:
         if script.poll() is None:
             script.kill()

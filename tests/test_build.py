@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 SOURCES = ["src", "setup.py", "pyproject.toml", "README.md", "MANIFEST.in", "LICENSE"]
 
@@ -27,17 +27,33 @@ def source_copy(tmp_path: pathlib.Path) -> pathlib.Path:
         path = ROOT / name
         if path.is_dir():
             shutil.copytree(
-                path, dest / name, ignore=shutil.ignore_patterns("*.so", "_framing.c", "__pycache__", "*.egg-info")
+                path,
+                dest / name,
+                ignore=shutil.ignore_patterns("*.so", "_framing.c", "__pycache__", "*.egg-info"),
             )
         else:
             shutil.copy(path, dest / name)
     return dest
 
 
-def _pip_install(tree: pathlib.Path, target: pathlib.Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _pip_install(
+    tree: pathlib.Path, target: pathlib.Path, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
-         "--no-index", "--no-cache-dir", "-v", "--target", str(target), str(tree)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "--no-cache-dir",
+            "-v",
+            "--target",
+            str(target),
+            str(tree),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "CC": "false", "FASTIPC_BUILD_EXTENSION": "", **env},
@@ -53,7 +69,10 @@ def test_install_without_a_compiler_uses_the_python_codec(source_copy, tmp_path)
     assert not list(target.glob("fastipc/_framing*.so"))
     check = subprocess.run(
         [sys.executable, "-c", "import fastipc.framing as f; print(f.IMPLEMENTATION)"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(target)}, check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        check=True,
     )
     assert check.stdout.strip() == "python"
 
@@ -66,15 +85,34 @@ def test_required_extension_makes_a_failed_compile_fatal(source_copy, tmp_path):
 
 def test_sdist_carries_the_cython_source(source_copy, tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(source_copy)],
-        capture_output=True, text=True, env={**os.environ, "FASTIPC_NO_EXTENSIONS": "1"}, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path / "dist"),
+            str(source_copy),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FASTIPC_NO_EXTENSIONS": "1"},
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     (sdist,) = (tmp_path / "dist").glob("fastipc_node-*.tar.gz")
     with tarfile.open(sdist) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
-    for needed in ["src/fastipc/_framing.pyx", "src/fastipc/_framing.pyi", "src/fastipc/_framing_py.py",
-                   "src/fastipc/py.typed", "src/fastipc/_pipe_win.c", "src/fastipc/_pipe_win.pyi",
-                   "setup.py", "pyproject.toml"]:
+    for needed in [
+        "src/fastipc/_framing.pyx",
+        "src/fastipc/_framing.pyi",
+        "src/fastipc/_framing_py.py",
+        "src/fastipc/py.typed",
+        "src/fastipc/_pipe_win.c",
+        "src/fastipc/_pipe_win.pyi",
+        "setup.py",
+        "pyproject.toml",
+    ]:
         assert needed in names, needed
     assert "src/fastipc/_framing.c" not in names

@@ -12,12 +12,39 @@ from fastipc import IPC, Config, IPCConfigError
 from fastipc._config import CONFIG_KEYS, default_socket_root, pipe_path
 
 NODE_IPC_14_KEYS = {
-    "appspace", "socketRoot", "id", "networkHost", "networkPort", "IPType", "tls",
-    "readableAll", "writableAll", "secureSocketRoot", "encoding", "rawBuffer", "parser",
-    "identifyPeer", "delimiter", "sync", "silent", "logInColor", "logDepth", "logger",
-    "logPayloads", "maxConnections", "maxMessageSize", "maxPendingBytes",
-    "maxEventNameLength", "messageTimeout", "allowReservedEvents", "allowedEvents",
-    "retry", "maxRetries", "stopRetrying", "unlink", "interface",
+    "appspace",
+    "socketRoot",
+    "id",
+    "networkHost",
+    "networkPort",
+    "IPType",
+    "tls",
+    "readableAll",
+    "writableAll",
+    "secureSocketRoot",
+    "encoding",
+    "rawBuffer",
+    "parser",
+    "identifyPeer",
+    "delimiter",
+    "sync",
+    "silent",
+    "logInColor",
+    "logDepth",
+    "logger",
+    "logPayloads",
+    "maxConnections",
+    "maxMessageSize",
+    "maxPendingBytes",
+    "maxEventNameLength",
+    "messageTimeout",
+    "allowReservedEvents",
+    "allowedEvents",
+    "retry",
+    "maxRetries",
+    "stopRetrying",
+    "unlink",
+    "interface",
 }
 
 #: fastipc's own keys, beside node-ipc's (documented as extensions)
@@ -59,7 +86,13 @@ def test_every_key_and_default():
         "readableAll": False,
         "writableAll": False,
         "secureSocketRoot": True,
-        "interface": {"localAddress": False, "localPort": False, "family": False, "hints": False, "lookup": False},
+        "interface": {
+            "localAddress": False,
+            "localPort": False,
+            "family": False,
+            "hints": False,
+            "lookup": False,
+        },
     }
     for key, value in expected.items():
         assert config[key] == value, key

@@ -34,15 +34,9 @@ import pytest
 from fastipc import IPC, IPCConfigError
 from fastipc._config import _ALIASES, _INTERFACE_KEYS, _TLS_KEYS, CONFIG_KEYS
 
-from .test_raw import Recorder
+from .helpers import DEFAULT, WAIT, Recorder, make_ipc
 
 trustme = pytest.importorskip("trustme")
-
-#: Upper bound (seconds) of any single wait.
-WAIT = 10.0
-
-#: Leave the key at its default: ``make_ipc`` does not set it.
-DEFAULT: Any = object()
 
 #: node-ipc's names for the sub-keys of ``interface`` (node's net.connect options).
 NODE_INTERFACE_KEYS = ("localAddress", "localPort", "family", "hints", "lookup")
@@ -157,22 +151,6 @@ def ctx(request: pytest.FixtureRequest) -> Iterator[Ctx]:
         yield Ctx(base, request)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-
-
-def make_ipc(root: str | None = None, **config: Any) -> IPC:
-    """An ``IPC`` with quiet, fast-retrying test settings under ``config``.
-
-    A key given as ``DEFAULT`` is left at its default (the test settings
-    for it are not applied either).
-    """
-    ipc = IPC()
-    base: dict[str, Any] = {"silent": True, "retry": 20}
-    if root is not None:
-        base["socketRoot"] = root
-    for key, value in {**base, **config}.items():
-        if value is not DEFAULT:
-            ipc.config[key] = value
-    return ipc
 
 
 class Scene:
@@ -980,10 +958,18 @@ def tls_outcome(server_tls: Any, client_tls: Any, host: str = "127.0.0.1") -> tu
     ``("handshake failed", error)`` or ``("connected", version, cipher,
     client certificate seen by the server)``."""
     server = make_ipc(None, tls=server_tls).serveNet(host, 0)
-    peer_certs: list[Any] = []
-    server.on(
-        "connect", lambda sock: peer_certs.append(sock._conn.transport.get_extra_info("peercert"))
-    )
+    # read on the server as the connection is made: a client's own view may
+    # already be closed by then (a server that rejects its certificate)
+    sessions: list[tuple[Any, Any, Any]] = []
+
+    def connect(sock: Any) -> None:
+        tls = sock.get_extra_info("ssl_object")
+        if tls is None:  # a plain TCP server
+            sessions.append((None, None, None))
+        else:
+            sessions.append((tls.version(), tls.cipher()[0], sock.get_extra_info("peercert")))
+
+    server.on("connect", connect)
     with scene() as s:
         try:
             seen = s.server(server)
@@ -998,11 +984,9 @@ def tls_outcome(server_tls: Any, client_tls: Any, host: str = "127.0.0.1") -> tu
         got.wait(lambda: bool(got.of("connect") or got.of("destroy")), WAIT, "outcome")
         if not got.of("connect"):
             return ("handshake failed", got.of("error")[0][0])
-        seen.wait(lambda: bool(peer_certs), WAIT, "server connect")
-        ssl_object = ipc.of.srv.get_extra_info("ssl_object")
-        if ssl_object is None:
-            return ("connected", None, None, None)
-        return ("connected", ssl_object.version(), ssl_object.cipher()[0], bool(peer_certs[0]))
+        seen.wait(lambda: bool(sessions), WAIT, "server connect")
+        version, cipher, peer_cert = sessions[0]
+        return ("connected", version, cipher, None if version is None else bool(peer_cert))
 
 
 def connected(outcome: tuple[Any, ...]) -> bool:

@@ -10,28 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
 
 import pytest
 
-from fastipc import IPC, BackpressureError
+from fastipc import BackpressureError
 from fastipc._loop import acquire_loop
 
-
-def _client_ipc(root: str, **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.socketRoot = root
-    for key, value in config.items():
-        ipc.config[key] = value
-    return ipc
+from .helpers import WAIT, make_ipc
 
 
 def test_backlog_overflow_from_plain_code_raises_to_the_caller(root):
     """Not connected yet, from the main thread (the loop runs in its own
     thread): the emit that would pass maxPendingBytes raises
     BackpressureError at the call, and nothing was queued for it."""
-    ipc = _client_ipc(root, retry=60_000, maxPendingBytes=1000)
+    ipc = make_ipc(root, retry=60_000, maxPendingBytes=1000)
     errors: list[BaseException] = []
     ipc.connectTo("absent", lambda: ipc.of.absent.on("error", errors.append))
     client = ipc.of.absent
@@ -49,7 +41,7 @@ def test_backlog_overflow_from_plain_code_raises_to_the_caller(root):
 
 
 def test_backlog_overflow_from_another_thread_raises_there(root):
-    ipc = _client_ipc(root, retry=60_000, maxPendingBytes=1000)
+    ipc = make_ipc(root, retry=60_000, maxPendingBytes=1000)
     ipc.connectTo("absent", lambda: ipc.of.absent.on("error", lambda e: None))
     client = ipc.of.absent
     raised: list[BaseException] = []
@@ -71,7 +63,7 @@ def test_backlog_overflow_from_another_thread_raises_there(root):
 def test_sync_backlog_overflow_from_another_thread_is_an_error_event(root):
     """sync=True queues on the loop thread, after emit() has returned: there
     the overflow has no caller left and becomes an 'error' event."""
-    ipc = _client_ipc(root, retry=60_000, maxPendingBytes=1000, sync=True)
+    ipc = make_ipc(root, retry=60_000, maxPendingBytes=1000, sync=True)
     errors: list[BaseException] = []
     got = threading.Event()
 
@@ -90,7 +82,7 @@ def test_sync_backlog_overflow_from_another_thread_is_an_error_event(root):
         # an answer comes; frames over the bound are refused when they reach
         # the connection's backlog
         assert client.emit("m", "x" * 2000) is True
-        assert got.wait(10), errors
+        assert got.wait(WAIT), errors
     finally:
         ipc.disconnect("absent")
     assert any(isinstance(e, BackpressureError) for e in errors)
@@ -105,8 +97,12 @@ def test_the_loop_error_hook_sees_an_exception_in_a_callback(_no_unhandled_loop_
         raise RuntimeError("only the loop's log sees this")
 
     async def own_loop() -> None:
-        asyncio.get_running_loop().call_soon(boom)
-        await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        # callbacks run in order: once 'after' is done, boom's failure is logged
+        after = loop.create_future()
+        loop.call_soon(boom)
+        loop.call_soon(after.set_result, None)
+        await after
 
     asyncio.run(own_loop())
     handle = acquire_loop()  # the background loop thread
@@ -115,7 +111,7 @@ def test_the_loop_error_hook_sees_an_exception_in_a_callback(_no_unhandled_loop_
         # callbacks run in order: once 'logged' is set, boom's failure is logged
         handle.loop.call_soon_threadsafe(boom)
         handle.loop.call_soon_threadsafe(logged.set)
-        assert logged.wait(5)
+        assert logged.wait(WAIT)
     finally:
         handle.release()
     seen = [r.exc_info[1] for r in hook.records if r.exc_info]
@@ -127,10 +123,10 @@ def test_an_outage_is_logged_once_then_at_debug(root, caplog):
     """A client retrying against a missing server, with no error handler:
     one WARNING for the outage, DEBUG for each further failure."""
     caplog.set_level(logging.DEBUG, logger="fastipc")
-    ipc = _client_ipc(root, retry=20, maxRetries=5)
+    ipc = make_ipc(root, retry=20, maxRetries=5)
     done = threading.Event()
     ipc.connectTo("absent", lambda: ipc.of.absent.on("destroy", done.set))
-    assert done.wait(10)
+    assert done.wait(WAIT)
     records = [r for r in caplog.records if r.name == "fastipc" and "absent" in r.getMessage()]
     warnings = [r for r in records if r.levelno == logging.WARNING]
     again = [r for r in records if r.levelno == logging.DEBUG and "failed again" in r.getMessage()]
@@ -141,7 +137,7 @@ def test_an_outage_is_logged_once_then_at_debug(root, caplog):
 
 def test_an_error_handler_takes_the_place_of_the_log(root, caplog):
     caplog.set_level(logging.DEBUG, logger="fastipc")
-    ipc = _client_ipc(root, retry=20, maxRetries=2)
+    ipc = make_ipc(root, retry=20, maxRetries=2)
     done = threading.Event()
     errors: list[BaseException] = []
 
@@ -150,16 +146,16 @@ def test_an_error_handler_takes_the_place_of_the_log(root, caplog):
         ipc.of.absent.on("destroy", done.set)
 
     ipc.connectTo("absent", registered)
-    assert done.wait(10)
+    assert done.wait(WAIT)
     assert len(errors) == 3
     assert not [r for r in caplog.records if r.name == "fastipc" and r.levelno >= logging.WARNING]
 
 
 def test_a_failure_with_no_retry_left_says_so(root, caplog):
     caplog.set_level(logging.WARNING, logger="fastipc")
-    ipc = _client_ipc(root, maxRetries=0)
+    ipc = make_ipc(root, maxRetries=0)
     done = threading.Event()
     ipc.connectTo("absent", lambda: ipc.of.absent.on("destroy", done.set))
-    assert done.wait(10)
+    assert done.wait(WAIT)
     (warning,) = [r.getMessage() for r in caplog.records if "absent" in r.getMessage()]
     assert warning.endswith("no retry follows")

@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import tempfile
-from collections.abc import Iterator
 
 import pytest
 
-from .conftest import ROOT
-from .test_cli import Process
-
-EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture
-def root() -> Iterator[str]:
-    """A socket root of the test's own (short enough for AF_UNIX paths)."""
-    with tempfile.TemporaryDirectory(prefix="fipc-", dir="/tmp") as path:
-        yield path
-
-
-def example(name: str, *args: str) -> Process:
-    return Process([sys.executable, str(EXAMPLES / name), *args])
+from .helpers import example
 
 
 def test_local_server_and_client(root):

@@ -29,20 +29,38 @@ import pytest
 
 from fastipc import IPC, IPCProtocolError
 
-from .conftest import ROOT
+from .helpers import (
+    ROOT,
+    WAIT,
+    Recorder,
+    TLSClient,
+    TLSEchoServer,
+    assert_codec,
+    closed,
+    codec_params,
+    connected,
+    make_ipc,
+    make_pki,
+    python_env,
+    run_body,
+    server_tls,
+    started,
+    stay_quiet,
+    use_codec,
+)
 
 PEERS = ROOT / "tests" / "fault_peers"
-TIMEOUT = 20.0
 
 
 # ---------------------------------------------------------------- helpers
 
 
 class Child:
-    """A Python child process running a peer script; its stdout lines are
-    collected by a thread, its stderr kept in a file for failure messages."""
+    """A Python child process running a peer script with the codec ``codec``;
+    its stdout lines are collected by a thread, its stderr kept in a file
+    for failure messages."""
 
-    def __init__(self, script: str, *args: object) -> None:
+    def __init__(self, script: str, *args: object, codec: str | None = None) -> None:
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, str(PEERS / script), *map(str, args)],
@@ -52,25 +70,24 @@ class Child:
             text=True,
             bufsize=1,
             cwd=ROOT,
+            env=python_env(codec),
         )
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
+        self.out = Recorder()  # "line" for each line, "eof" at the end
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
+            self.out.record("line", line.rstrip("\n"))
+        self.out.record("eof")
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def snapshot(self) -> list[str]:
-        with self._cond:
-            return list(self.lines)
+        return [args[0] for args in self.out.of("line")]
 
     def stderr(self) -> str:
         self._stderr.seek(0)
@@ -80,20 +97,23 @@ class Child:
         return f"stdout tail: {self.snapshot()[-20:]}\nstderr:\n{self.stderr()[-3000:]}"
 
     async def until(
-        self, predicate: Callable[[list[str]], bool], what: str, timeout: float = TIMEOUT
+        self, predicate: Callable[[list[str]], bool], what: str, timeout: float = 2 * WAIT
     ) -> None:
-        """Wait until ``predicate(lines)`` holds; fail, naming ``what``, after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self.snapshot()):
-            if time.monotonic() > deadline or (
-                self.proc.poll() is not None and not self._reader.is_alive()
-            ):
-                if predicate(self.snapshot()):
-                    return
-                raise AssertionError(
-                    f"waiting for {what}: gave up (rc={self.proc.poll()})\n{self.describe()}"
-                )
-            await asyncio.sleep(0.01)
+        """Wait until ``predicate(lines)`` holds; fail, naming ``what``, after
+        ``timeout`` or once the child has ended without it."""
+        with contextlib.suppress(AssertionError):
+            await self.out.until(
+                lambda: predicate(self.snapshot()) or bool(self.out.of("eof")), timeout, what
+            )
+        if not predicate(self.snapshot()):
+            raise AssertionError(
+                f"waiting for {what}: gave up (rc={self.proc.poll()})\n{self.describe()}"
+            )
+
+    async def check_codec(self, codec: str) -> None:
+        """The child printed that it runs ``codec`` (its first line)."""
+        await self.until(lambda lines: bool(lines), "the codec line")
+        assert_codec(self.snapshot()[0], codec)
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -108,50 +128,23 @@ class Child:
             assert self.proc.stdin is not None
             self.proc.stdin.close()
         try:
-            self.proc.wait(10)
+            self.proc.wait(WAIT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait(10)
-        self._reader.join(10)
+            self.proc.wait(WAIT)
+        self._reader.join(WAIT)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._stderr.close()
 
 
 @contextlib.contextmanager
-def child(script: str, *args: object) -> Iterator[Child]:
-    peer = Child(script, *args)
+def child(script: str, *args: object, codec: str | None = None) -> Iterator[Child]:
+    peer = Child(script, *args, codec=codec)
     try:
         yield peer
     finally:
         peer.close()
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-def make_ipc(**config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    for key, value in config.items():
-        ipc.config[key] = value
-    return ipc
-
-
-@pytest.fixture
-def root() -> Iterator[str]:
-    """A short private directory for socket paths (Unix paths are limited to 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="fipcf", dir="/tmp") as path:
-        yield path + "/"
-
-
-def run(body: Callable[[], Any], timeout: float = 120) -> Any:
-    return asyncio.run(asyncio.wait_for(body(), timeout))
 
 
 def open_fds(pid: int | str = "self") -> int:
@@ -168,13 +161,18 @@ def rss_bytes(pid: int | str = "self") -> int:
 
 # ---------------------------------------------------------------- 1. server SIGKILLed
 
+#: A pause (seconds) after every few emits of a burst: it keeps the burst a
+#: steady stream the loop can carry rather than a flood; nothing waits on it.
+PACE = 0.001
+
 
 class Burst:
     """One client's side of test 1: what it emitted, and when."""
 
-    def __init__(self, number: int, ipc: IPC) -> None:
+    def __init__(self, number: int, ipc: IPC, changes: Recorder) -> None:
         self.number = number
         self.ipc = ipc
+        self.changes = changes  # records every connect and disconnect
         self.next = 0  # the next number to emit
         self.connects = 0
         self.disconnects = 0
@@ -194,18 +192,20 @@ class Burst:
         self.connects += 1
         if self.connects == 2:
             self.at_reconnect = self.next
+        self.changes.record("connect", self.number)
 
     def _disconnected(self) -> None:
         self.disconnects += 1
         if self.at_disconnect is None:
             self.at_disconnect = self.next
+        self.changes.record("disconnect", self.number)
 
     async def run(self, after_reconnect: int) -> None:
         """Emit numbered events until the second ``connect``, then
         ``after_reconnect`` more and an ``end`` marker (bounded by count and time)."""
         client = self.ipc.of.srv
-        await client.wait_connected()
-        deadline = time.monotonic() + TIMEOUT
+        await connected(client)
+        deadline = time.monotonic() + 2 * WAIT
         while self.at_reconnect is None:
             assert self.next < 500_000 and time.monotonic() < deadline, (
                 f"client {self.number} never reconnected: connects={self.connects}, "
@@ -214,13 +214,13 @@ class Burst:
             client.emit("n", {"c": self.number, "i": self.next})
             self.next += 1
             if self.next % 10 == 0:
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(PACE)
         for _ in range(after_reconnect):
             if not client.emit("n", {"c": self.number, "i": self.next}):
                 await client.drain()
             self.next += 1
             if self.next % 10 == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # let the loop run the transports
         self.end = self.next
         client.emit("end", {"c": self.number, "i": self.next})
 
@@ -230,7 +230,10 @@ def numbers(lines: list[str], client: int) -> list[int]:
     return [int(line.split()[1]) for line in lines if line.startswith(prefix)]
 
 
-def test_server_sigkill_mid_burst_clients_reconnect_to_a_restarted_server(root):
+@pytest.mark.parametrize(("server", "clients"), codec_params("server", "clients"))
+def test_server_sigkill_mid_burst_clients_reconnect_to_a_restarted_server(
+    root, monkeypatch, server, clients
+):
     """A server SIGKILLed in the middle of a burst from three clients: each
     client sees ``disconnect``, retries every 50 ms, and connects again to a
     new server process on the same path (``unlink`` removes the dead one's
@@ -244,35 +247,41 @@ def test_server_sigkill_mid_burst_clients_reconnect_to_a_restarted_server(root):
     of what each client sent; how many frames were lost is printed and
     kept in the assertion messages, never asserted.
     """
+    use_codec(monkeypatch, clients)
     path = root + "srv"
-    clients = 3
+    count = 3
     after_reconnect = 500
 
     async def body() -> None:
         bursts: list[Burst] = []
-        with child("record_server.py", path) as old:
+        changes = Recorder()
+        with child("record_server.py", path, codec=server) as old:
+            await old.check_codec(server)
             await old.until(lambda lines: "ready" in lines, "the first server")
-            for number in range(clients):
+            for number in range(count):
                 ipc = make_ipc(retry=50)
-                burst = Burst(number, ipc)
+                burst = Burst(number, ipc, changes)
                 ipc.connectTo("srv", path, burst.watch)
                 bursts.append(burst)
             tasks = [asyncio.ensure_future(b.run(after_reconnect)) for b in bursts]
             try:
                 # kill once every client's events are flowing
                 await old.until(
-                    lambda lines: all(len(numbers(lines, c)) >= 200 for c in range(clients)),
+                    lambda lines: all(len(numbers(lines, c)) >= 200 for c in range(count)),
                     "200 events from each client at the first server",
                 )
                 os.kill(old.pid, signal.SIGKILL)
-                old.proc.wait(10)
-                await until(lambda: all(b.disconnects for b in bursts), "every client's disconnect")
+                old.proc.wait(WAIT)
+                await changes.until(
+                    lambda: all(b.disconnects for b in bursts), what="every client's disconnect"
+                )
                 old_lines = old.snapshot()
-                with child("record_server.py", path) as new:
+                with child("record_server.py", path, codec=server) as new:
+                    await new.check_codec(server)
                     await new.until(lambda lines: "ready" in lines, "the restarted server")
-                    await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
+                    await asyncio.wait_for(asyncio.gather(*tasks), 2 * WAIT)
                     await new.until(
-                        lambda lines: sum(line.startswith("end ") for line in lines) == clients,
+                        lambda lines: sum(line.startswith("end ") for line in lines) == count,
                         "every client's end marker at the restarted server",
                     )
                     new_lines = new.snapshot()
@@ -282,7 +291,8 @@ def test_server_sigkill_mid_burst_clients_reconnect_to_a_restarted_server(root):
                 await asyncio.gather(*tasks, return_exceptions=True)
                 for burst in bursts:
                     burst.ipc.disconnect("srv")
-                await until(lambda: all(b.client.destroyed for b in bursts), "clients destroyed")
+                for burst in bursts:
+                    await closed(burst.client)
 
         lost = {}
         for burst in bursts:
@@ -310,19 +320,24 @@ def test_server_sigkill_mid_burst_clients_reconnect_to_a_restarted_server(root):
             f"held while disconnected, then delivered: {held}"
         )
 
-    run(body)
+    run_body("asyncio", body, 12 * WAIT)
 
 
 # ---------------------------------------------------------------- 2. clients SIGKILLed
 
 
-def test_a_thousand_clients_sigkilled_mid_burst(root):
+@pytest.mark.parametrize(
+    ("server", "clients"),
+    [p for p in codec_params("server", "clients") if p.values[0] != p.values[1]],
+)
+def test_a_thousand_clients_sigkilled_mid_burst(root, monkeypatch, server, clients):
     """1,000 clients, each SIGKILLed in the middle of a burst (a spawner
     process forks them one at a time): the server emits
     ``socket.disconnected`` once for each, holds no socket afterwards, and
     its open file descriptors and memory stay flat: between kill 100 and
     kill 1,000 the descriptor count may grow by at most 2 and RSS by less
-    than 16 MiB."""
+    than 16 MiB. (Each codec on each side once: the two mixed pairs.)"""
+    use_codec(monkeypatch, server)
     path = root + "srv"
     kills, measure_at = 1000, 100
 
@@ -330,6 +345,7 @@ def test_a_thousand_clients_sigkilled_mid_burst(root):
         ipc = make_ipc()
         server = ipc.serve(path)
         counts = {"connect": 0, "socket.disconnected": 0, "n": 0}
+        changes = Recorder()  # one "gone" per socket.disconnected (nothing kept)
         errors: list[BaseException] = []
 
         def count(name: str) -> Callable[..., None]:
@@ -340,26 +356,34 @@ def test_a_thousand_clients_sigkilled_mid_burst(root):
 
         for name in counts:
             server.on(name, count(name))
+        server.on("socket.disconnected", lambda *_args: changes.record("gone"))
         server.on("error", errors.append)
         server.start()
-        await server.wait_started()
+        await started(server)
         try:
-            with child("spawner.py", path, kills, measure_at) as spawner:
-                await spawner.until(lambda lines: f"paused {measure_at}" in lines, "100 kills", 60)
-                await until(lambda: counts["socket.disconnected"] == measure_at, "100 disconnects")
+            with child("spawner.py", path, kills, measure_at, codec=clients) as spawner:
+                await spawner.check_codec(clients)
+                await spawner.until(
+                    lambda lines: f"paused {measure_at}" in lines, "100 kills", 6 * WAIT
+                )
+                await changes.until(
+                    lambda: counts["socket.disconnected"] == measure_at, what="100 disconnects"
+                )
                 assert server.sockets == []
                 gc.collect()
                 fds_100, rss_100 = open_fds(), rss_bytes()
                 spawner.send("go")
-                await spawner.until(lambda lines: f"done {kills}" in lines, "1000 kills", 120)
-                await until(lambda: counts["socket.disconnected"] == kills, "1000 disconnects")
-                await asyncio.sleep(0.1)  # a late, extra event would show here
+                await spawner.until(lambda lines: f"done {kills}" in lines, "1000 kills", 12 * WAIT)
+                await changes.until(
+                    lambda: counts["socket.disconnected"] == kills, what="1000 disconnects"
+                )
+                await stay_quiet()  # a late, extra event would show here
                 assert server.sockets == []
                 gc.collect()
                 fds_end, rss_end = open_fds(), rss_bytes()
         finally:
             server.stop()
-            await server.wait_closed()
+            await closed(server)
         assert counts["socket.disconnected"] == kills, counts
         assert counts["connect"] == kills, counts
         assert counts["n"] >= kills * 5, counts  # every child was bursting when killed
@@ -370,7 +394,7 @@ def test_a_thousand_clients_sigkilled_mid_burst(root):
         assert fds_end <= fds_100 + 2, (fds_100, fds_end)
         assert rss_end - rss_100 < 16 * 2**20, (rss_100, rss_end)
 
-    run(body, 240)
+    run_body("asyncio", body, 24 * WAIT)
 
 
 # ---------------------------------------------------------------- 3. EMFILE at accept
@@ -382,35 +406,36 @@ class PingClient:
     def __init__(self, path: str, name: str) -> None:
         self.name = name
         self.ipc = make_ipc(retry=50)
-        self.pongs: list[Any] = []
-        self.connects = 0
+        self.got = Recorder()
         self.ipc.connectTo("srv", path, self._watch)
         self.client: Any = self.ipc.of.srv
 
     def _watch(self) -> None:
-        client = self.ipc.of.srv
-        client.on("pong", self.pongs.append)
+        self.got.watch(self.ipc.of.srv, "pong", "connect")
 
-        def connected() -> None:
-            self.connects += 1
-
-        client.on("connect", connected)
+    @property
+    def pongs(self) -> list[Any]:
+        return [args[0] for args in self.got.of("pong")]
 
     async def ping(self, data: str) -> None:
         self.client.emit("ping", data)
-        await until(lambda: data in self.pongs, f"{self.name}: pong {data!r}")
+        await self.answered(data)
+
+    async def answered(self, data: str) -> None:
+        await self.got.until(lambda: data in self.pongs, what=f"{self.name}: pong {data!r}")
 
     async def ping_sent(self, data: str) -> None:
         """Ping once connected (the kernel may queue the connection unaccepted)."""
-        await self.client.wait_connected()
+        await connected(self.client)
         self.client.emit("ping", data)
 
     async def close(self) -> None:
         self.ipc.disconnect("srv")
-        await until(lambda: self.client.destroyed, f"{self.name} destroyed")
+        await closed(self.client)
 
 
-def test_emfile_at_accept_is_reported_and_the_server_recovers(root):
+@pytest.mark.parametrize(("server", "clients"), codec_params("server", "clients"))
+def test_emfile_at_accept_is_reported_and_the_server_recovers(root, monkeypatch, server, clients):
     """A server child with three free descriptors and two clients; more
     clients connect (the kernel queues them) until its accept() fails with
     EMFILE. Wanted: the server emits an ``error`` event whose errno is
@@ -418,19 +443,19 @@ def test_emfile_at_accept_is_reported_and_the_server_recovers(root):
     asyncio's "socket.accept() out of system resource" ERROR), keeps its
     clients (they still exchange messages), and once descriptors are free
     again accepts the queued clients and a new one."""
+    use_codec(monkeypatch, clients)
     path = root + "srv"
 
     async def body() -> None:
-        clients: list[PingClient] = []
-        with child("emfile_server.py", path, 3) as server:
+        ping_clients: list[PingClient] = []
+        with child("emfile_server.py", path, 3, codec=server) as peer:
             try:
-                await server.until(
-                    lambda lines: any(x.startswith("ready") for x in lines), "server"
-                )
+                await peer.check_codec(server)
+                await peer.until(lambda lines: any(x.startswith("ready") for x in lines), "server")
                 for k in range(2):
-                    clients.append(PingClient(path, f"client {k}"))
-                    await clients[-1].ping(f"hello {k}")
-                await server.until(lambda lines: lines.count("connect") == 2, "2 accepted")
+                    ping_clients.append(PingClient(path, f"client {k}"))
+                    await ping_clients[-1].ping(f"hello {k}")
+                await peer.until(lambda lines: lines.count("connect") == 2, "2 accepted")
 
                 def accept_failed(lines: list[str]) -> bool:
                     return any(
@@ -440,31 +465,30 @@ def test_emfile_at_accept_is_reported_and_the_server_recovers(root):
 
                 # more clients (the kernel queues them) until accept() fails
                 queued: list[PingClient] = []
-                while not accept_failed(server.snapshot()):
-                    assert len(queued) < 8, "accept() never failed:\n" + server.describe()
+                while not accept_failed(peer.snapshot()):
+                    assert len(queued) < 8, "accept() never failed:\n" + peer.describe()
                     queued.append(PingClient(path, f"queued {len(queued)}"))
-                    clients.append(queued[-1])
+                    ping_clients.append(queued[-1])
                     await queued[-1].ping_sent(f"queued {len(queued) - 1}")
                     with contextlib.suppress(AssertionError):
-                        await server.until(accept_failed, "EMFILE", timeout=1)
+                        await peer.until(accept_failed, "EMFILE", timeout=WAIT / 10)
                 for k in range(2):
-                    await clients[k].ping(f"still here {k}")
-                server.send("release")
-                await server.until(lambda lines: "released" in lines, "descriptors released")
+                    await ping_clients[k].ping(f"still here {k}")
+                peer.send("release")
+                await peer.until(lambda lines: "released" in lines, "descriptors released")
                 for k, client in enumerate(queued):
-                    await until(
-                        lambda c=client, k=k: f"queued {k}" in c.pongs, f"queued {k} answered"
-                    )
+                    await client.answered(f"queued {k}")
                 late = PingClient(path, "late")
-                clients.append(late)
+                ping_clients.append(late)
                 await late.ping("after release")
-                await server.until(
-                    lambda lines: lines.count("connect") == len(clients), "every client accepted"
+                await peer.until(
+                    lambda lines: lines.count("connect") == len(ping_clients),
+                    "every client accepted",
                 )
             finally:
-                for client in clients:
+                for client in ping_clients:
                     await client.close()
-            lines = server.snapshot()
+            lines = peer.snapshot()
 
         errors = [x for x in lines if x.startswith("error ")]
         warnings = [x for x in lines if x.startswith("log fastipc WARNING")]
@@ -480,130 +504,145 @@ def test_emfile_at_accept_is_reported_and_the_server_recovers(root):
         failure_warnings = [x for x in warnings if emfile in x or "EMFILE" in x]
         assert len(failure_warnings) == 1, "expected one fastipc WARNING for the EMFILE:\n" + report
 
-    run(body)
+    run_body("asyncio", body, 12 * WAIT)
 
 
 # ---------------------------------------------------------------- 4. a peer that stops reading
 
 
-async def start_server(path: str, **config: Any) -> tuple[IPC, dict[str, list[Any]]]:
+async def start_server(path: str, **config: Any) -> tuple[IPC, Recorder]:
+    """A started server recording connect, error and socket.disconnected."""
     ipc = make_ipc(**config)
-    seen: dict[str, list[Any]] = {"connect": [], "error": [], "socket.disconnected": []}
     server = ipc.serve(path)
-    server.on("connect", seen["connect"].append)
-    server.on("error", seen["error"].append)
-    server.on("socket.disconnected", lambda sock, _id: seen["socket.disconnected"].append(sock))
+    seen = Recorder().watch(server, "connect", "error", "socket.disconnected")
     server.start()
-    await server.wait_started()
+    await started(server)
     return ipc, seen
+
+
+def sockets(seen: Recorder, event: str) -> list[Any]:
+    """The socket of each ``event`` (``connect`` or ``socket.disconnected``)."""
+    return [args[0] for args in seen.of(event)]
 
 
 PAD = "y" * 16384
 
 
-def test_guarded_server_cuts_a_stopped_reader_with_backpressure(root):
+@pytest.mark.parametrize(("server", "reader"), codec_params("server", "reader"))
+def test_guarded_server_cuts_a_stopped_reader_with_backpressure(root, monkeypatch, server, reader):
     """Guarded profile, maxPendingBytes 256 KiB: a client process that is
     SIGSTOPped stops reading; the server's emits to it pile up until the
     server cuts it with ``ERR_IPC_BACKPRESSURE`` (an ``error`` event, then
     ``socket.disconnected``), and keeps serving its other client and a new
     one."""
+    use_codec(monkeypatch, server)
     path = root + "srv"
 
     async def body() -> None:
         ipc, seen = await start_server(path, parser="guarded", maxPendingBytes=256 * 1024)
-        server = ipc.server
+        srv = ipc.server
         good = make_ipc(retry=50)
-        got: list[Any] = []
+        got = Recorder()
         try:
-            with child("reader.py", path) as stopped:
+            with child("reader.py", path, codec=reader) as stopped:
+                await stopped.check_codec(reader)
                 await stopped.until(lambda lines: "ready" in lines, "the reader connected")
-                await until(lambda: len(seen["connect"]) == 1, "the reader at the server")
-                victim = seen["connect"][0]
-                good.connectTo("srv", path, lambda: good.of.srv.on("n", got.append))
-                await until(lambda: len(seen["connect"]) == 2, "the good client at the server")
-                other = seen["connect"][1]
+                await seen.until(
+                    lambda: len(seen.of("connect")) == 1, what="the reader at the server"
+                )
+                victim = sockets(seen, "connect")[0]
+                good.connectTo("srv", path, lambda: got.watch(good.of.srv, "n"))
+                await seen.until(
+                    lambda: len(seen.of("connect")) == 2, what="the good client at the server"
+                )
+                other = sockets(seen, "connect")[1]
                 os.kill(stopped.pid, signal.SIGSTOP)
                 try:
                     sent = 0
-                    while not seen["error"] and sent < 2000:  # 2000 x 16 KiB at most
-                        server.emit(victim, "n", {"i": sent, "pad": PAD})
+                    while not seen.of("error") and sent < 2000:  # 2000 x 16 KiB at most
+                        srv.emit(victim, "n", {"i": sent, "pad": PAD})
                         sent += 1
                         if sent % 4 == 0:
-                            await asyncio.sleep(0.001)
-                    await until(lambda: victim in seen["socket.disconnected"], "the reader cut")
+                            await asyncio.sleep(PACE)
+                    await seen.until(
+                        lambda: victim in sockets(seen, "socket.disconnected"),
+                        what="the reader cut",
+                    )
                 finally:
                     os.kill(stopped.pid, signal.SIGCONT)
-            (error,) = seen["error"]
+            ((error,),) = seen.of("error")
             assert isinstance(error, IPCProtocolError), repr(error)
             assert error.code == "ERR_IPC_BACKPRESSURE", error.code
             assert "maxPendingBytes" in str(error)
             assert sent * len(PAD) < 4 * 2**20, f"cut only after {sent} frames"
             assert victim.destroyed and not other.destroyed
             for i in range(10):
-                assert server.emit(other, "n", {"i": i})
-            await until(lambda: len(got) == 10, "the good client's 10 events")
-            assert [d["i"] for d in got] == list(range(10))
+                assert srv.emit(other, "n", {"i": i})
+            await got.until(lambda: len(got.of("n")) == 10, what="the good client's 10 events")
+            assert [args[0]["i"] for args in got.of("n")] == list(range(10))
             late = make_ipc(retry=50)
-            pongs: list[Any] = []
-            server.on("ping", lambda data, sock: server.emit(sock, "pong", data))
-            late.connectTo("srv", path, lambda: late.of.srv.on("pong", pongs.append))
+            pongs = Recorder()
+            srv.on("ping", lambda data, sock: srv.emit(sock, "pong", data))
+            late.connectTo("srv", path, lambda: pongs.watch(late.of.srv, "pong"))
             late.of.srv.emit("ping", "new")
-            await until(lambda: pongs == ["new"], "a new client served")
+            assert await pongs.arrived("pong") == [("new",)]
             late.disconnect("srv")
         finally:
             good.disconnect("srv")
-            server.stop()
-            await server.wait_closed()
+            srv.stop()
+            await closed(srv)
 
-    run(body)
+    run_body("asyncio", body, 12 * WAIT)
 
 
-def test_fast_server_shows_a_stopped_reader_and_loses_nothing(root):
+@pytest.mark.parametrize(("server", "reader"), codec_params("server", "reader"))
+def test_fast_server_shows_a_stopped_reader_and_loses_nothing(root, monkeypatch, server, reader):
     """Fast profile (default): to a SIGSTOPped client process, ``emit``
     returns False once the peer is behind and ``await socket.drain()``
     waits; after SIGCONT the drain finishes and the client receives every
     event, none lost, repeated or reordered."""
+    use_codec(monkeypatch, server)
     path = root + "srv"
 
     async def body() -> None:
         ipc, seen = await start_server(path)
-        server = ipc.server
+        srv = ipc.server
         try:
-            with child("reader.py", path) as reader:
-                await reader.until(lambda lines: "ready" in lines, "the reader connected")
-                await until(lambda: len(seen["connect"]) == 1, "the reader at the server")
-                sock = seen["connect"][0]
-                os.kill(reader.pid, signal.SIGSTOP)
+            with child("reader.py", path, codec=reader) as peer:
+                await peer.check_codec(reader)
+                await peer.until(lambda lines: "ready" in lines, "the reader connected")
+                sock = (await seen.arrived("connect"))[0][0]
+                os.kill(peer.pid, signal.SIGSTOP)
                 try:
                     sent, accepted = 0, True
                     while accepted and sent < 2000:  # 2000 x 16 KiB at most
-                        accepted = server.emit(sock, "n", {"i": sent, "pad": PAD})
+                        accepted = srv.emit(sock, "n", {"i": sent, "pad": PAD})
                         sent += 1
                         if sent % 4 == 0:
-                            await asyncio.sleep(0.001)
+                            await asyncio.sleep(PACE)
                     assert not accepted, f"emit still True after {sent} frames to a stopped peer"
                     drained = asyncio.ensure_future(sock.drain())
-                    await asyncio.sleep(0.3)
+                    await stay_quiet()
                     assert not drained.done(), "drain() finished while the peer was stopped"
                 finally:
-                    os.kill(reader.pid, signal.SIGCONT)
-                await asyncio.wait_for(drained, TIMEOUT)
+                    os.kill(peer.pid, signal.SIGCONT)
+                await asyncio.wait_for(drained, 2 * WAIT)
                 total = sent + 200
                 while sent < total:
-                    if not server.emit(sock, "n", {"i": sent, "pad": PAD}):
+                    if not srv.emit(sock, "n", {"i": sent, "pad": PAD}):
                         await sock.drain()
                     sent += 1
-                server.emit(sock, "end")
-                await reader.until(
+                srv.emit(sock, "end")
+                await peer.until(
                     lambda lines: any(x.startswith("got ") for x in lines), "the count"
                 )
-                assert f"got {total} True" in reader.snapshot(), reader.describe()
-            assert seen["error"] == []
+                assert f"got {total} True" in peer.snapshot(), peer.describe()
+            assert seen.of("error") == []
         finally:
-            server.stop()
-            await server.wait_closed()
+            srv.stop()
+            await closed(srv)
 
-    run(body)
+    run_body("asyncio", body, 12 * WAIT)
 
 
 # ---------------------------------------------------------------- 5. TLS refusals
@@ -612,8 +651,6 @@ def test_fast_server_shows_a_stopped_reader_and_loses_nothing(root):
 @pytest.fixture(scope="module")
 def pki():
     pytest.importorskip("trustme")
-    from .test_tls import make_pki
-
     with tempfile.TemporaryDirectory(prefix="fipc-faults-tls-", dir="/tmp") as directory:
         yield make_pki(directory)
 
@@ -636,7 +673,7 @@ class Warned(logging.Handler):
 def _garbage(port: int) -> bytes:
     """Write bytes that are not a ClientHello; return what came back before EOF."""
     received = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=2 * WAIT) as raw:
         raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)) * 4)
         while chunk := raw.recv(65536):
             received += chunk
@@ -650,12 +687,10 @@ def test_tls_server_refuses_bad_clients_and_keeps_serving(pki, bad, caplog):
     ClientHello. The server logs one clear WARNING on the ``fastipc``
     logger per refusal (no asyncio traceback), never reports them as
     connected, and a good TLS client exchanges messages before and after."""
-    from .test_tls import client, echo_server, server_tls
-
     caplog.set_level(logging.DEBUG, logger="fastipc")
     caplog.set_level(logging.WARNING, logger="asyncio")
-    with echo_server(server_tls(pki)) as (_, srv, port):
-        with client({"trustedConnections": pki.ca}, port) as (good_ipc, good):
+    with TLSEchoServer(server_tls(pki)) as (_, srv, port):
+        with TLSClient({"trustedConnections": pki.ca}, port) as (good_ipc, good):
             good.wait_for("connect")
             good_ipc.of.world.emit("message", "before")
             good.wait_for("message", 1)
@@ -668,7 +703,7 @@ def test_tls_server_refuses_bad_clients_and_keeps_serving(pki, bad, caplog):
                 assert answer == b"" or answer[:1] == b"\x15", answer[:40]
             else:
                 tls = False if bad == "plaintext-client" else {"trustedConnections": pki.rogue_ca}
-                with client(tls, port, maxRetries=0) as (bad_ipc, rec):
+                with TLSClient(tls, port, maxRetries=0) as (bad_ipc, rec):
                     with contextlib.suppress(Exception):
                         bad_ipc.of.world.emit("message", "let me in")
                     rec.wait_for("destroy")
@@ -680,7 +715,7 @@ def test_tls_server_refuses_bad_clients_and_keeps_serving(pki, bad, caplog):
                     assert "certificate verify failed" in str(error), repr(error)
             # the server's log line comes from its loop thread: wait for it
             try:
-                warned.event.wait(TIMEOUT)
+                warned.event.wait(2 * WAIT)
             finally:
                 logging.getLogger("fastipc").removeHandler(warned)
             good_ipc.of.world.emit("message", "after")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fastipc import IPCProtocolError
 from fastipc import _framing_py as py_impl
 
-from .conftest import load_impl
+from .helpers import load_impl
 
 json_scalars = (
     st.none()
@@ -22,7 +22,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 event_names = st.text(min_size=1, max_size=20)

@@ -19,7 +19,7 @@ import pytest
 
 from fastipc import errors
 
-from .conftest import load_impl
+from .helpers import load_impl
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "fuzz_codecs.py"

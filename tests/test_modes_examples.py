@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
-from collections.abc import Iterator
 
 import pytest
 
-from .conftest import ROOT
-from .test_cli import Process
-
-EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture
-def root() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fm-", dir="/tmp") as path:
-        yield path
-
-
-def example(name: str, *args: str) -> Process:
-    return Process([sys.executable, str(EXAMPLES / name), *args])
+from .helpers import example
 
 
 @pytest.mark.parametrize("encoding", ["utf8", "hex"])

@@ -15,7 +15,7 @@ import fastipc.errors
 import fastipc.framing
 from fastipc import _framing_py
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 CODES = [
     "ERR_IPC_INVALID_JSON",
@@ -39,12 +39,15 @@ def _public(module: types.ModuleType) -> set[str]:
     return {
         name
         for name, value in vars(module).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
         and name not in ("annotations",)
     }
 
 
-@pytest.mark.parametrize("module", [fastipc, fastipc.errors, fastipc.framing], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [fastipc, fastipc.errors, fastipc.framing], ids=lambda m: m.__name__
+)
 def test_all_matches_exports(module):
     assert set(module.__all__) == _public(module) | ({"__version__"} & set(module.__all__))
     assert len(module.__all__) == len(set(module.__all__))
@@ -55,7 +58,11 @@ def test_framing_exports_the_contract():
 
 
 def test_every_design_code_has_a_class():
-    codes = {getattr(fastipc.errors, n).code for n in fastipc.errors.__all__ if n[0].isupper() and isinstance(getattr(fastipc.errors, n), type)}
+    codes = {
+        getattr(fastipc.errors, n).code
+        for n in fastipc.errors.__all__
+        if n[0].isupper() and isinstance(getattr(fastipc.errors, n), type)
+    }
     assert set(CODES) <= codes
     for code, cls in fastipc.errors.PROTOCOL_ERRORS.items():
         assert issubclass(cls, fastipc.IPCProtocolError)
@@ -105,13 +112,12 @@ def test_no_extensions_forces_the_python_codec():
 _CORPUS = r"""
 import json
 from fastipc import _json, _framing_py
-from tests.interop.test_frame_parity import CASES
-from tests.test_framing import BAD_FAST
+from tests.helpers import BAD_FRAMES, FRAME_CASES
 out = {"engine": _json.ENGINE, "frames": [], "events": []}
 frames = []
-for _, name, value, _ in CASES:
+for _, name, value, _ in FRAME_CASES:
     frames.append(_framing_py.encode_event(name, value))
-frames += [frame + b"\f" for frame, _ in BAD_FAST]
+frames += [frame + b"\f" for frame, _ in BAD_FRAMES]
 frames += [
     b'{"type":"a","data":123456789012345678901234567890}\f',
     b'{"type":"a","data":[18446744073709551615,-9223372036854775809]}\f',
@@ -132,6 +138,8 @@ print(json.dumps(out))
 def test_stdlib_json_gives_identical_bytes_and_events():
     """With orjson and with the standard library alone, nothing differs."""
     pytest.importorskip("orjson")
+    # ROOT (which holds no fastipc; src/ does) on the path only for tests.helpers'
+    # tables: the child imports fastipc as installed
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     fast = json.loads(_python(_CORPUS, PYTHONPATH=path))
     slow = json.loads(_python(_CORPUS, PYTHONPATH=path, FASTIPC_JSON="json"))

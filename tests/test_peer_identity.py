@@ -8,79 +8,86 @@ import asyncio
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from fastipc import IPCError
 from fastipc._transports import winpipe
 
-from .test_api import Events, free_port, make_ipc, root, run  # root, run: fixtures
-
-__all__ = ["root", "run"]
-
-
-def client_process_script(root: str, id: str) -> str:
-    """Python code for a client process that connects to ``id`` under
-    ``root``, emits ``bye`` and disconnects once the server answers ``ok``."""
-    return textwrap.dedent(
-        f"""
-        from fastipc import IPC
-        ipc = IPC()
-        ipc.config.silent = True
-        ipc.config.socketRoot = {root!r}
-        ipc.config.maxRetries = 0
-        def connected():
-            ipc.of[{id!r}].on("connect", lambda: ipc.of[{id!r}].emit("bye"))
-            ipc.of[{id!r}].on("ok", lambda data: ipc.disconnect({id!r}))
-        ipc.connectTo({id!r}, connected)
-        """
-    )
+from .helpers import (
+    WAIT,
+    Recorder,
+    assert_codec,
+    client_process_script,
+    closed,
+    codec_params,
+    free_port,
+    make_ipc,
+    off_loop,
+    python_env,
+    started,
+)
 
 
-def test_peer_pid_of_a_unix_socket_client_is_its_process(run, root):
+@pytest.mark.parametrize("child", codec_params("client"))
+def test_peer_pid_of_a_unix_socket_client_is_its_process(mode, root, child):
+    """A client in a child process (running the codec its id names): the
+    server's socket reports that process's pid."""
+
     async def body():
         server_ipc = make_ipc(root, id="pid")
-        seen = Events()
-        server_ipc.serve(lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
-        server_ipc.server.start()
-        await server_ipc.server.wait_started()
-        server_ipc.server.on("bye", lambda data, sock: sock.emit("ok"))
+        seen = Recorder()
+        server = server_ipc.serve(
+            lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected")
+        )
+        server.start()
+        await started(server)
+        server.on("bye", lambda data, sock: sock.emit("ok"))
         script = client_process_script(root, "pid")
-        child = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+        process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=python_env(child),
+        )
         try:
-            await seen.until(lambda: seen.of("socket.disconnected"), timeout=20)
-            assert await asyncio.wait_for(child.wait(), 20) == 0
+            assert_codec(await off_loop(process.stdout.readline), child)
+            await seen.until(lambda: seen.of("socket.disconnected"), 2 * WAIT)
+            assert await off_loop(process.wait, 2 * WAIT) == 0
         finally:
-            if child.returncode is None:
-                child.kill()
-                await child.wait()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
         (sock,) = [args[0] for args in seen.of("connect")]
-        assert sock.peerPid == child.pid != os.getpid()
-        server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        assert sock.peerPid == process.pid != os.getpid()
+        server.stop()
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
-def test_peer_pid_is_none_over_tcp(run):
+def test_peer_pid_is_none_over_tcp(mode):
     port = free_port()
 
     async def body():
-        server_ipc = make_ipc("/tmp/")
-        seen = Events()
-        server_ipc.serveNet("127.0.0.1", port, lambda: seen.watch(server_ipc.server, "connect"))
-        server_ipc.server.start()
-        await server_ipc.server.wait_started()
-        client_ipc = make_ipc("/tmp/")
-        client_ipc.connectToNet("srv", "127.0.0.1", port, lambda: None)
-        await seen.until(lambda: seen.of("connect"))
-        assert seen.of("connect")[0][0].peerPid is None
+        server_ipc = make_ipc()
+        seen = Recorder()
+        server = server_ipc.serveNet(
+            "127.0.0.1", port, lambda: seen.watch(server_ipc.server, "connect")
+        )
+        server.start()
+        await started(server)
+        client_ipc = make_ipc()
+        client = client_ipc.connectToNet("srv", "127.0.0.1", port, lambda: None)
+        (sock,) = (await seen.arrived("connect"))[0]
+        assert sock.peerPid is None
         client_ipc.disconnect("srv")
-        server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        server.stop()
+        await closed(client)
+        await closed(server)
 
-    run(body)
+    mode.run(body)
 
 
 def test_named_pipes_refuse_a_loop_without_a_proactor():
@@ -100,6 +107,7 @@ def test_missing_shim_is_a_clear_error():
         [sys.executable, "-c", "from fastipc._transports import winpipe; winpipe._shim()"],
         capture_output=True,
         text=True,
+        env=python_env(),
     )
     assert out.returncode != 0
     assert "fastipc._pipe_win" in out.stderr and "not built" in out.stderr

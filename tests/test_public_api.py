@@ -223,7 +223,9 @@ def test_a_tcp_connection_reports_addresses_and_the_bound_port(root):
     assert server.port != 0  # the port it got
     client_ipc = _ipc(root)
     up = Seen()
-    client_ipc.connectToNet("net", "127.0.0.1", server.port, lambda: client_ipc.of.net.on("connect", up.add))
+    client_ipc.connectToNet(
+        "net", "127.0.0.1", server.port, lambda: client_ipc.of.net.on("connect", up.add)
+    )
     try:
         sock = connected.wait_for(1)[0][0]
         up.wait_for(1)

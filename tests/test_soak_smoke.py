@@ -11,13 +11,13 @@ per-connection checks are live.
 from __future__ import annotations
 
 import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from .helpers import ROOT
+
 SOAK = ROOT / "scripts" / "soak.py"
 
 

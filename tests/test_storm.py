@@ -13,20 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
 import resource
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 from typing import Any
 
 import pytest
 
 from fastipc import IPC
 
-from .conftest import ROOT
+from .helpers import (
+    WAIT,
+    Recorder,
+    assert_codec,
+    closed,
+    codec_params,
+    make_ipc,
+    python_env,
+    started,
+    stay_quiet,
+    use_codec,
+)
 
 MESSAGES = 5  # each client emits this many numbered events after 'connect'
 
@@ -39,50 +48,38 @@ def _raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
-def _server(root: str, backlog: int) -> tuple[IPC, dict[int, list[int]]]:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.socketRoot = root
-    ipc.config.id = "storm"
-    ipc.config.maxConnections = 100_000
-    ipc.config.backlog = backlog
+def _server(root: str, backlog: int) -> tuple[IPC, dict[int, list[int]], Recorder]:
+    """The storm server, what it received per client, and a recorder of
+    every 'm' it got (no arguments kept)."""
+    ipc = make_ipc(root, id="storm", maxConnections=100_000, backlog=backlog)
     received: dict[int, list[int]] = {}
+    changes = Recorder()
 
     def message(data: Any, socket: Any) -> None:
         received.setdefault(data["c"], []).append(data["i"])
+        changes.record("m")
 
     ipc.serve(lambda: None)
     assert ipc.server is not None
     ipc.server.on("m", message)
-    return ipc, received
+    return ipc, received, changes
 
 
-def _run(loop: str, body: Any) -> Any:
-    if loop == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-        return uvloop.run(asyncio.wait_for(body(), 120))
-    return asyncio.run(asyncio.wait_for(body(), 120))
-
-
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("backlog", [8, 511])
-def test_storm_in_one_process(loop, root, backlog):
+def test_storm_in_one_process(run, root, backlog):
     """2,000 clients in one process, all started in one loop turn."""
     clients = 2000
     _raise_fd_limit(2 * clients + 256)
 
     async def body():
-        server_ipc, received = _server(root, backlog)
+        server_ipc, received, changes = _server(root, backlog)
         server_ipc.server.start()
-        await server_ipc.server.wait_started()
+        await started(server_ipc.server)
         connects: dict[int, int] = {}
         errors: list[BaseException] = []
         ipcs = []
         for c in range(clients):
-            ipc = IPC()
-            ipc.config.silent = True
-            ipc.config.socketRoot = root
-            ipc.config.retry = 50
+            ipc = make_ipc(root, retry=50)
             ipcs.append(ipc)
 
             def registered(ipc=ipc, c=c):
@@ -97,21 +94,20 @@ def test_storm_in_one_process(loop, root, backlog):
                 client.on("error", errors.append)
 
             ipc.connectTo("storm", registered)
-        deadline = time.monotonic() + 100
-        while sum(map(len, received.values())) < clients * MESSAGES:
-            assert time.monotonic() < deadline, (
-                f"{sum(map(len, received.values()))} of {clients * MESSAGES} events arrived"
-            )
-            await asyncio.sleep(0.02)
+        await changes.until(
+            lambda: len(changes.items) >= clients * MESSAGES,
+            10 * WAIT,
+            f"{clients * MESSAGES} events",
+        )
         # a client that reconnected would emit again: give it time to show
-        await asyncio.sleep(0.3)
+        await stay_quiet()
         for ipc in ipcs:
             ipc.disconnect("storm")
         server_ipc.server.stop()
-        await server_ipc.server.wait_closed()
+        await closed(server_ipc.server)
         return connects, received, errors
 
-    connects, received, errors = _run(loop, body)
+    connects, received, errors = run(body, 12 * WAIT)
     assert len(connects) == clients
     assert {n for n in connects.values()} == {1}, "a client saw more than one 'connect'"
     wrong = {c: got for c, got in received.items() if got != list(range(MESSAGES))}
@@ -127,6 +123,7 @@ _WORKER = textwrap.dedent(
     """
     import sys, threading
     from fastipc import IPC
+    import fastipc.framing
 
     root, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ipcs = []
@@ -138,6 +135,7 @@ _WORKER = textwrap.dedent(
         if len(done) == count:
             all_done.set()
 
+    print("codec", fastipc.framing.IMPLEMENTATION, flush=True)
     print("ready", flush=True)
     sys.stdin.readline()  # the gate: the test releases every worker at once
     for c in range(first, first + count):
@@ -164,11 +162,13 @@ _WORKER = textwrap.dedent(
 )
 
 
-def test_storm_across_processes(root):
+@pytest.mark.parametrize(("server", "workers"), codec_params("server", "workers"))
+def test_storm_across_processes(root, monkeypatch, server, workers):
     """A few hundred clients in four processes released at once, against a
     backlog of 8, with the server on the background loop thread."""
+    use_codec(monkeypatch, server)
     processes, per_process = 4, 100
-    server_ipc, received = _server(root, backlog=8)
+    server_ipc, received, _ = _server(root, backlog=8)
     connects: dict[int, int] = {}
 
     def connected(c: int, socket: Any) -> None:
@@ -177,8 +177,8 @@ def test_storm_across_processes(root):
 
     server_ipc.server.on("connected", connected)
     server_ipc.server.start()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    workers = [
+    env = python_env(workers)
+    children = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, root, str(n * per_process), str(per_process)],
             stdin=subprocess.PIPE,
@@ -190,13 +190,15 @@ def test_storm_across_processes(root):
     ]
     try:
         # every interpreter has started and imported fastipc; then release all
-        assert [w.stdout.readline().strip() for w in workers] == ["ready"] * processes  # type: ignore[union-attr]
-        for w in workers:
+        for w in children:
+            assert_codec(w.stdout.readline(), workers)  # type: ignore[union-attr]
+            assert w.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        for w in children:
             w.stdin.write("go\n")  # type: ignore[union-attr]
             w.stdin.flush()  # type: ignore[union-attr]
-        outputs = [w.communicate(timeout=90)[0].strip() for w in workers]
+        outputs = [w.communicate(timeout=9 * WAIT)[0].strip() for w in children]
     finally:
-        for w in workers:
+        for w in children:
             if w.poll() is None:
                 w.kill()
                 w.wait()
@@ -230,10 +232,7 @@ def test_full_backlog_is_waited_out_then_refused_within_the_retry_policy(run, ro
             assert len(fillers) < 64
 
         async def body():
-            ipc = IPC()
-            ipc.config.silent = True
-            ipc.config.retry = 100
-            ipc.config.maxRetries = 1
+            ipc = make_ipc(retry=100, maxRetries=1)
             events: list[Any] = []
             done = asyncio.get_running_loop().create_future()
 
@@ -245,7 +244,7 @@ def test_full_backlog_is_waited_out_then_refused_within_the_retry_policy(run, ro
                 client.on("destroy", lambda: done.set_result(None))
 
             ipc.connectTo("full", path, registered)
-            await asyncio.wait_for(done, 20)
+            await asyncio.wait_for(done, 2 * WAIT)
             return events
 
         events = run(body)

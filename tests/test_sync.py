@@ -9,42 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import pytest
 
-from . import test_raw
-from .test_raw import WAIT, Recorder, make_ipc, session
-
-codec = test_raw.codec  # the shared fixtures
-root = test_raw.root
-
-#: How long the server waits before answering each request (seconds).
-DELAY = 0.002
-
-
-class DelayedAnswers:
-    """A server behaviour: answer ``req`` with ``ack`` after ``DELAY`` and
-    record the order requests came in and the most that were unanswered."""
-
-    def __init__(self, server: Any) -> None:
-        self.received: list[Any] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        server.on("req", self.request)
-
-    def request(self, data: Any, sock: Any) -> None:
-        # handlers run on the loop thread: the timer runs there too
-        self.received.append(data)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-
-        def answer() -> None:
-            self.in_flight -= 1
-            sock.emit("ack", data)
-
-        asyncio.get_running_loop().call_later(DELAY, answer)
+from .helpers import (
+    ANSWER_DELAY,
+    WAIT,
+    DelayedAnswers,
+    Recorder,
+    closed,
+    make_ipc,
+    session,
+    started,
+)
 
 
 def acks(got: Recorder) -> list[Any]:
@@ -141,33 +119,33 @@ def test_emits_from_handlers_on_the_loop_thread(root):
         assert answers.received == [*range(30), "after 0", "after 1"]
 
 
-def test_sync_inside_a_running_loop(root):
-    """On the caller's own asyncio loop: emits queue the same way."""
+@pytest.mark.loops("asyncio", "uvloop")
+def test_sync_inside_a_running_loop(mode, root):
+    """On the caller's own loop: emits queue the same way."""
 
     async def body() -> None:
         server_ipc = make_ipc(root, id="srv")
         server = server_ipc.serve()
         answers = DelayedAnswers(server)
         server.start()
-        await server.wait_started()
+        await started(server)
         client_ipc = make_ipc(root, sync=True)
         got = Recorder()
         client_ipc.connectTo("srv", lambda: got.watch(client_ipc.of.srv, "ack"))
+        client = client_ipc.of.srv
         try:
             for i in range(100):
-                client_ipc.of.srv.emit("req", i)
-            deadline = time.monotonic() + WAIT
-            while len(got.of("ack")) < 100:
-                assert time.monotonic() < deadline, len(got.of("ack"))
-                await asyncio.sleep(0.01)
+                client.emit("req", i)
+            await got.arrived("ack", 100)
             assert answers.received == list(range(100)) == acks(got)
             assert answers.max_in_flight == 1
         finally:
             client_ipc.disconnect("srv")
             server.stop()
-            await server.wait_closed()
+            await closed(client)
+            await closed(server)
 
-    asyncio.run(asyncio.wait_for(body(), 20))
+    mode.run(body)
 
 
 def test_raw_sync(root):
@@ -186,7 +164,7 @@ def test_raw_sync(root):
                 state["in_flight"] -= 1
                 sock.emit(b"k")
 
-            asyncio.get_running_loop().call_later(DELAY, answer)
+            asyncio.get_running_loop().call_later(ANSWER_DELAY, answer)
 
         server.on("data", data)
         got = Recorder()

@@ -3,29 +3,20 @@ processes, with certificates made by trustme, and say what they should."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Iterator
 
 import pytest
 
-from .conftest import ROOT
-from .test_cli import Process
-from .test_tls import PKI, make_pki
+from .helpers import PKI, example, make_pki
 
 pytest.importorskip("trustme")
-
-EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture(scope="module")
 def pki() -> Iterator[PKI]:
     with tempfile.TemporaryDirectory(prefix="fipc-tlsx-", dir="/tmp") as directory:
         yield make_pki(directory)
-
-
-def example(name: str, *args: str) -> Process:
-    return Process([sys.executable, str(EXAMPLES / name), *args])
 
 
 def test_tls_server_and_client(pki):

@@ -11,7 +11,7 @@ import logging
 import queue
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,38 +20,14 @@ from fastipc import IPC, IPCProtocolError
 from fastipc._udp import UDPPeer, UDPServer
 from fastipc.errors import AssuredTransportError, IPCConfigError
 
-from .conftest import load_impl
+from .helpers import QUIET, WAIT, closed, free_udp_port, make_ipc, started, take
 
-WAIT = 5.0
 HOSTS = {"udp4": "127.0.0.1", "udp6": "::1"}
 
 
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def make_ipc(id: str = "test", **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.id = id
-    for key, value in config.items():
-        setattr(ipc.config, key, value)
-    return ipc
-
-
-def take(q: queue.Queue[Any], timeout: float = WAIT) -> Any:
-    try:
-        return q.get(timeout=timeout)
-    except queue.Empty:
-        raise AssertionError(f"nothing arrived within {timeout}s") from None
-
-
-def nothing_more(q: queue.Queue[Any], wait: float = 0.1) -> None:
+def nothing_more(q: queue.Queue[Any]) -> None:
     with contextlib.suppress(queue.Empty):
-        raise AssertionError(f"unexpected: {q.get(timeout=wait)!r}")
+        raise AssertionError(f"unexpected: {q.get(timeout=QUIET)!r}")
 
 
 @contextlib.contextmanager
@@ -74,24 +50,6 @@ def udp_socket(host: str = "127.0.0.1") -> Iterator[socket.socket]:
         sock.bind((host, 0))
         sock.settimeout(WAIT)
         yield sock
-
-
-@pytest.fixture(params=["cython", "python"])
-def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Servers made in the test use this codec implementation."""
-    impl = load_impl(request.param)
-    monkeypatch.setattr("fastipc._wire.EventDecoder", impl.EventDecoder)
-    monkeypatch.setattr("fastipc._wire.EventEncoder", impl.EventEncoder)
-    return str(request.param)
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
-    """Run an async test body on plain asyncio or on uvloop."""
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-        return lambda body: uvloop.run(asyncio.wait_for(body(), 20))
-    return lambda body: asyncio.run(asyncio.wait_for(body(), 20))
 
 
 # ---------------------------------------------------------------- serveNet
@@ -206,7 +164,7 @@ def test_start_on_a_bound_socket():
 async def world_and_hello(udp_type: str) -> None:
     """node-ipc's README UDP example, both ends in this process."""
     host = HOSTS[udp_type]
-    world, hello = make_ipc("world"), make_ipc("hello")
+    world, hello = make_ipc(id="world"), make_ipc(id="hello")
     heard: list[tuple[Any, Any]] = []
     answered: asyncio.Queue[tuple[Any, Any]] = asyncio.Queue()
     order: list[str] = []
@@ -223,7 +181,7 @@ async def world_and_hello(udp_type: str) -> None:
     world.server.on("connect", lambda server: order.append("connect"))
     world.server.on("start", lambda server: order.append("start"))
     world.server.start()
-    await world.server.wait_started()
+    await started(world.server)
     assert order == ["connect", "start"]
 
     def hello_started() -> None:
@@ -252,8 +210,8 @@ async def world_and_hello(udp_type: str) -> None:
     finally:
         hello.server.stop()
         world.server.stop()
-        await hello.server.wait_closed()
-        await world.server.wait_closed()
+        await closed(hello.server)
+        await closed(world.server)
 
 
 @pytest.mark.parametrize("udp_type", ["udp4", "udp6"])
@@ -264,7 +222,7 @@ def test_world_and_hello_in_a_loop(run, udp_type):
 @pytest.mark.parametrize("udp_type", ["udp4", "udp6"])
 def test_world_and_hello_on_the_loop_thread(udp_type):
     host = HOSTS[udp_type]
-    world, hello = make_ipc("world"), make_ipc("hello")
+    world, hello = make_ipc(id="world"), make_ipc(id="hello")
     got: queue.Queue[Any] = queue.Queue()
     world.serveNet(host, free_udp_port(host), udp_type)
     world.server.on(
@@ -358,7 +316,7 @@ def test_broadcast_and_addressless_emit_reach_known_peers():
         server.sockets[0].destroy()  # forget a
         server.broadcast("news", 3)
         assert b.recv(100) == b'{"type":"news","data":3}\f'
-        a.settimeout(0.1)
+        a.settimeout(QUIET)
         with pytest.raises(TimeoutError):
             a.recv(100)
 

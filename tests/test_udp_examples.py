@@ -3,26 +3,9 @@ real processes on both families."""
 
 from __future__ import annotations
 
-import socket
-import sys
-
 import pytest
 
-from .conftest import ROOT
-from .test_cli import Process
-
-EXAMPLES = ROOT / "examples"
-
-
-def free_udp_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def example(name: str, *args: str) -> Process:
-    return Process([sys.executable, str(EXAMPLES / name), *args])
+from .helpers import example, free_udp_port
 
 
 @pytest.mark.parametrize(("udp", "host"), [("udp4", "127.0.0.1"), ("udp6", "::1")])

@@ -10,6 +10,10 @@ plain test. Time them with::
 
 The full comparison with node-ipc and the standard library is
 ``bench/codec_bench.py``.
+
+Each test names ``framing_impl`` (conftest.py) before ``benchmark``, so that
+a skipped or failed load never leaves an unused benchmark fixture behind
+(pytest-benchmark warns about that, and warnings are errors here).
 """
 
 from __future__ import annotations
@@ -19,10 +23,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-from fastipc import _framing_py
-
-from ..conftest import load_impl
 
 CHUNK = 64 * 1024
 MIB = 1024 * 1024
@@ -49,24 +49,6 @@ def _frame(payload: str) -> bytes:
 
 def _chunks(data: bytes) -> list[bytes]:
     return [data[at : at + CHUNK] for at in range(0, len(data), CHUNK)]
-
-
-def _load(name: str) -> ModuleType:
-    module = load_impl(name)  # fails, not skips, when FASTIPC_REQUIRE_EXTENSION is set
-    absent = [attr for attr in _framing_py.CONTRACT if not hasattr(module, attr)]
-    assert not absent, f"{module.__file__} lacks {', '.join(absent)}"
-    return module
-
-
-@pytest.fixture(params=["cython", "python"])
-def codec(request: pytest.FixtureRequest) -> ModuleType:
-    """Each codec implementation in turn.
-
-    Tests name it before ``benchmark`` so that a skipped or failed load
-    never leaves an unused benchmark fixture behind (pytest-benchmark warns
-    about that, and warnings are errors here).
-    """
-    return _load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +86,9 @@ def _decode_all(make_decoder: Callable[[], Any], chunks: Sequence[bytes]) -> tup
 
 
 @pytest.mark.benchmark(group="decode 10k small events (64 KiB chunks)")
-def test_decode_small_events(codec: ModuleType, small_stream: bytes, benchmark: Any) -> None:
+def test_decode_small_events(framing_impl: ModuleType, small_stream: bytes, benchmark: Any) -> None:
     chunks = _chunks(small_stream)
-    count, last, pending = benchmark(_decode_all, codec.EventDecoder, chunks)
+    count, last, pending = benchmark(_decode_all, framing_impl.EventDecoder, chunks)
     assert count == SMALL_EVENTS
     assert tuple(last) == ("m", _small_payload(SMALL_EVENTS - 1))
     assert pending == 0
@@ -114,9 +96,9 @@ def test_decode_small_events(codec: ModuleType, small_stream: bytes, benchmark: 
 
 @pytest.mark.benchmark(group="encode 10k small events")
 def test_encode_small_events(
-    codec: ModuleType, small_payloads: list[str], small_stream: bytes, benchmark: Any
+    framing_impl: ModuleType, small_payloads: list[str], small_stream: bytes, benchmark: Any
 ) -> None:
-    encode = codec.encode_event
+    encode = framing_impl.encode_event
 
     def encode_all() -> list[bytes]:
         return [encode("m", p) for p in small_payloads]
@@ -127,8 +109,10 @@ def test_encode_small_events(
 
 
 @pytest.mark.benchmark(group=f"decode {LARGE_EVENTS} x 1 MiB events (64 KiB chunks)")
-def test_decode_1mib_events(codec: ModuleType, large_chunks: list[bytes], benchmark: Any) -> None:
-    count, last, pending = benchmark(_decode_all, codec.EventDecoder, large_chunks)
+def test_decode_1mib_events(
+    framing_impl: ModuleType, large_chunks: list[bytes], benchmark: Any
+) -> None:
+    count, last, pending = benchmark(_decode_all, framing_impl.EventDecoder, large_chunks)
     assert count == LARGE_EVENTS
     assert tuple(last) == ("m", _large_payload(LARGE_EVENTS - 1))
     assert pending == 0
@@ -136,13 +120,13 @@ def test_decode_1mib_events(codec: ModuleType, large_chunks: list[bytes], benchm
 
 @pytest.mark.benchmark(group=f"decode ONE {BIG_FRAME_MIB} MiB frame (64 KiB chunks)")
 def test_decode_one_big_frame(
-    codec: ModuleType, big_frame: tuple[str, list[bytes]], benchmark: Any
+    framing_impl: ModuleType, big_frame: tuple[str, list[bytes]], benchmark: Any
 ) -> None:
     payload, chunks = big_frame
     assert len(chunks) == BIG_FRAME_MIB * MIB // CHUNK + 1
     # A few hundred ms a round: a fixed, small number of rounds keeps the file fast.
     count, last, pending = benchmark.pedantic(
-        _decode_all, args=(codec.EventDecoder, chunks), rounds=3, iterations=1
+        _decode_all, args=(framing_impl.EventDecoder, chunks), rounds=3, iterations=1
     )
     assert count == 1
     assert last[0] == "m"

@@ -31,9 +31,7 @@ from typing import Any
 
 import pytest
 
-from fastipc import IPC, _wire
-
-from ..conftest import load_impl
+from fastipc import IPC
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
 
@@ -46,15 +44,6 @@ WINDOW = 64
 def _payload(i: int) -> str:
     head = f"{i:010d}"
     return head + ALPHABET[: 64 - len(head)]
-
-
-@pytest.fixture(params=["cython", "python"])
-def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Both sides' codec: the server and client build theirs through ``_wire``."""
-    impl = load_impl(request.param)
-    monkeypatch.setattr(_wire, "EventDecoder", impl.EventDecoder)
-    monkeypatch.setattr(_wire, "EventEncoder", impl.EventEncoder)
-    return impl
 
 
 class Pair:

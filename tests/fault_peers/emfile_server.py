@@ -3,7 +3,7 @@
 Usage: ``emfile_server.py <socket path> <free descriptors>``. It lowers its
 RLIMIT_NOFILE, starts serving, then opens /dev/null until open() fails with
 EMFILE and closes just enough to leave ``<free descriptors>`` free. It
-reports on stdout, one line each: ``ready``, ``connect``, ``ping <data>``
+reports on stdout, one line each: ``codec <its codec>``, ``ready``, ``connect``, ``ping <data>``
 (answered with ``pong``), ``error <errno> <type>: <message>`` for each
 ``error`` event, and ``log <logger> <LEVEL> <message>`` for each log record.
 The stdin line ``release`` closes the padding (``released``); closing stdin
@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from fastipc import IPC
+from fastipc.framing import IMPLEMENTATION
 
 LIMIT = 128
 
@@ -36,6 +37,7 @@ def say(line: str) -> None:
 
 
 def main() -> None:
+    say(f"codec {IMPLEMENTATION}")
     path, free = sys.argv[1], int(sys.argv[2])
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, hard))

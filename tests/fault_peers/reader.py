@@ -1,6 +1,7 @@
 """A fastipc client that checks the numbered events it receives.
 
-Usage: ``reader.py <socket path>``. Prints ``ready`` at ``connect``; counts
+Usage: ``reader.py <socket path>``. Prints ``codec <its codec>``, then
+``ready`` at ``connect``; counts
 ``n`` events, checking that ``data['i']`` runs 0, 1, 2, ... with nothing
 missing, repeated or reordered; at ``end`` prints ``got <count> <in order>``
 and exits.
@@ -13,9 +14,11 @@ import threading
 from typing import Any
 
 from fastipc import IPC
+from fastipc.framing import IMPLEMENTATION
 
 
 def main() -> None:
+    print(f"codec {IMPLEMENTATION}", flush=True)
     ipc = IPC()
     ipc.config.silent = True
     ipc.config.maxRetries = 0

@@ -1,6 +1,7 @@
 """A fastipc server that reports every numbered event it receives.
 
-Usage: ``record_server.py <socket path>``. Prints ``ready`` once it listens,
+Usage: ``record_server.py <socket path>``. Prints ``codec <its codec>``, then
+``ready`` once it listens,
 then ``<client> <i>`` for each ``n`` event and ``end <client> <next i>`` for
 each ``end`` event, one flushed line each, until its stdin is closed.
 """
@@ -11,9 +12,11 @@ import sys
 from typing import Any
 
 from fastipc import IPC
+from fastipc.framing import IMPLEMENTATION
 
 
 def main() -> None:
+    print(f"codec {IMPLEMENTATION}", flush=True)
     ipc = IPC()
     ipc.config.silent = True
     out = sys.stdout

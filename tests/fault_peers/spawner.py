@@ -5,7 +5,7 @@ once here; each iteration forks a child (before any event loop or thread
 exists in this process) that connects to the server, bursts numbered
 events, and writes one byte to a pipe after a few emits; this process then
 SIGKILLs it and reaps it. At most two children live at once. After ``pause at`` kills it
-prints ``paused <k>`` and waits for a line on stdin; at the end it prints
+prints ``paused <k>`` (after ``codec <its codec>`` at the start) and waits for a line on stdin; at the end it prints
 ``done <count>``.
 """
 
@@ -18,6 +18,7 @@ import signal
 import sys
 
 from fastipc import IPC
+from fastipc.framing import IMPLEMENTATION
 
 READY_AFTER = 5  # emits before the child says it is bursting
 MAX_EMITS = 5_000  # a child never killed stops bursting by itself
@@ -59,6 +60,7 @@ def spawn(path: str) -> tuple[int, int]:
 
 
 def main() -> None:
+    print(f"codec {IMPLEMENTATION}", flush=True)
     path, count, pause_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     started = killed = 0
     running: dict[int, int] = {}  # read end of the readiness pipe -> child pid

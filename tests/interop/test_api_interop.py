@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import queue
-import shutil
-import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,18 +25,14 @@ import pytest
 from fastipc import IPC
 from fastipc.errors import IPCNotConnectedError
 
-from ..conftest import load_impl
-from ._node import NodeProcess
+from ..helpers import QUIET, block, free_port, make_ipc, take_many
+from ._node import NODE_WAIT, OMIT, NodePeer, node_sends
 
 pytestmark = pytest.mark.interop
 
 VERSIONS = ["14", "9"]
 TRANSPORTS = ["unix-path", "unix-id", "tcp4", "tcp6"]
 DIRECTIONS = ["py-server", "node-server"]
-#: Upper bound (seconds) of any single wait; a hang fails instead of stalling.
-WAIT = 20.0
-#: A marker for "emit without data" in the case tables below.
-OMIT = object()
 
 APPSPACE = "fi."
 PY_SERVER_ID = "pyserver"
@@ -48,33 +40,6 @@ NODE_SERVER_ID = "nodeserver"
 
 
 # ---------------------------------------------------------------- the Node peer
-
-
-class NodePeer(NodeProcess):
-    """One ``peer.mjs`` (or ``recorder.mjs``) process."""
-
-    def __init__(
-        self,
-        node: os.PathLike[str],
-        spec: dict[str, Any],
-        script: str = "peer.mjs",
-        report: os.PathLike[str] | None = None,
-    ) -> None:
-        arg = json.dumps(spec) if script == "peer.mjs" else spec["path"]
-        super().__init__(node, script, arg, spec=spec, report=report)
-
-    def events(self, count: int, timeout: float = WAIT) -> list[tuple[str, Any]]:
-        """The next ``count`` application events, as ``(type, data)``."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            line = self.poll("event", max(deadline - time.monotonic(), 0))
-            if line is None:
-                pytest.fail(
-                    f"node peer: {len(got)} of {count} events within {timeout}s; {self.diagnostics()}"
-                )
-            got.append((line["type"], line.get("data", OMIT)))
-        return got
 
 
 @contextlib.contextmanager
@@ -92,21 +57,12 @@ def node_peer(
 # ---------------------------------------------------------------- fastipc's end
 
 
-def take(q: queue.Queue[Any], count: int, timeout: float = WAIT, what: str = "events") -> list[Any]:
-    """``count`` items from ``q`` within ``timeout``, or fail saying how many came."""
-    got = []
-    deadline = time.monotonic() + timeout
-    while len(got) < count:
-        try:
-            got.append(q.get(timeout=max(deadline - time.monotonic(), 0.001)))
-        except queue.Empty:
-            pytest.fail(
-                f"fastipc: {len(got)} of {count} {what} within {timeout}s (last: {got[-3:]!r})"
-            )
-    return got
+def take(q: queue.Queue[Any], count: int, what: str = "events") -> list[Any]:
+    """``count`` items from ``q``, or fail saying how many came."""
+    return take_many(q, count, NODE_WAIT, what)
 
 
-def bounded(fn: Callable[[], Any], timeout: float = WAIT) -> Any:
+def bounded(fn: Callable[[], Any], timeout: float = NODE_WAIT) -> Any:
     """Run a blocking fastipc call (``start``, ``stop``) with a time limit."""
     result: list[Any] = []
     error: list[BaseException] = []
@@ -127,46 +83,15 @@ def bounded(fn: Callable[[], Any], timeout: float = WAIT) -> Any:
     return result[0] if result else None
 
 
-def make_ipc(root: str, **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.socketRoot = root + os.sep
-    ipc.config.appspace = APPSPACE
-    for key, value in config.items():
-        setattr(ipc.config, key, value)
-    return ipc
+def fastipc_ipc(root: str, **config: Any) -> IPC:
+    """An ``IPC`` under ``root`` and this module's appspace (as the Node peers use)."""
+    return make_ipc(root, appspace=APPSPACE, **config)
 
 
 def record(emitter: Any, types: list[str], into: queue.Queue[tuple[str, Any]]) -> None:
     """Put ``(type, data)`` into ``into`` for every event of ``types``."""
     for name in types:
         emitter.on(name, lambda data, *socket, name=name: into.put((name, data)))
-
-
-def free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(params=["cython", "python"])
-def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Servers and clients made in the test use this codec implementation."""
-    impl = load_impl(request.param)
-    monkeypatch.setattr("fastipc._wire.EventDecoder", impl.EventDecoder)
-    monkeypatch.setattr("fastipc._wire.EventEncoder", impl.EventEncoder)
-    return str(request.param)
-
-
-@pytest.fixture
-def root() -> Iterator[str]:
-    """A per-test socket root, short enough for a Unix socket path."""
-    path = tempfile.mkdtemp(prefix="fi", dir="/tmp")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -210,7 +135,7 @@ class Where:
 
 
 def node_config(root: str, **config: Any) -> dict[str, Any]:
-    return {"socketRoot": root + os.sep, "appspace": APPSPACE, **config}
+    return {"socketRoot": root, "appspace": APPSPACE, **config}
 
 
 @contextlib.contextmanager
@@ -218,7 +143,7 @@ def python_server(
     root: str, where: Where, types: list[str], **config: Any
 ) -> Iterator[tuple[IPC, queue.Queue, queue.Queue]]:
     """A started fastipc server recording ``types``; yields (ipc, events, sockets)."""
-    ipc = make_ipc(root, id=PY_SERVER_ID, **config)
+    ipc = fastipc_ipc(root, id=PY_SERVER_ID, **config)
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     sockets: queue.Queue[Any] = queue.Queue()
     server = where.serve(ipc)
@@ -237,7 +162,7 @@ def python_client(
 ) -> Iterator[tuple[IPC, queue.Queue, queue.Queue]]:
     """A fastipc client of ``id`` recording ``types`` and its lifecycle
     (``connect``, ``disconnect``, ``destroy`` into the second queue)."""
-    ipc = make_ipc(root, **config)
+    ipc = fastipc_ipc(root, **config)
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     lifecycle: queue.Queue[str] = queue.Queue()
 
@@ -253,12 +178,10 @@ def python_client(
     finally:
         ipc.disconnect(id)
         # the client is final once destroyed; then its loop thread is released
-        deadline = time.monotonic() + WAIT
-        while not client.destroyed and time.monotonic() < deadline:
-            time.sleep(0.005)
+        block(client.wait_closed())
 
 
-def wait_for(lifecycle: queue.Queue[str], name: str, timeout: float = WAIT) -> None:
+def wait_for(lifecycle: queue.Queue[str], name: str, timeout: float = NODE_WAIT) -> None:
     deadline = time.monotonic() + timeout
     seen = []
     while True:
@@ -387,14 +310,6 @@ PAYLOADS: list[tuple[str, Any, Any]] = [
 PAYLOAD_TYPES = [f"p.{name}" for name, _, _ in PAYLOADS]
 
 
-def node_sends(version: str, value: Any, expected: Any) -> Any:
-    """What fastipc receives when node-ipc ``version`` emits ``value``."""
-    if version == "9" and (value is None or value == ""):
-        # 9.2.1's format() replaces falsy data other than false and 0 with {}
-        return {}
-    return expected
-
-
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("version", VERSIONS)
@@ -487,10 +402,10 @@ def test_custom_delimiter(node, codec, root, version, direction, delimiter):
             # node-ipc 9.2.1 only parses when data.slice(-1) == delimiter:
             # one character, so with a longer delimiter it never dispatches
             # anything (a limitation of 9.2.1 itself, not of the bytes sent).
-            time.sleep(0.5)
+            time.sleep(QUIET)  # everything has arrived: 9.2.1 still dispatches nothing
             ln.peer.send(cmd="report", type="m")
             assert ln.peer.wait("collected", type="m")["data"] == []
-            assert ln.peer.poll("event", 0.1) is None
+            assert ln.peer.poll("event", QUIET) is None
             return
         assert ln.peer.events(len(expected)) == expected
         assert ln.peer.wait("collected", type="m")["data"] == list(range(DELIMITER_BURST))
@@ -629,10 +544,8 @@ def test_disconnect_is_final(node, root, version, transport):
             getattr(ln.ipc.of, NODE_SERVER_ID)
         ln.peer.wait("socket.disconnected")
         # many retry periods later the client has not come back
-        assert ln.peer.poll("connect", 0.5) is None
-        deadline = time.monotonic() + WAIT
-        while not client.destroyed and time.monotonic() < deadline:
-            time.sleep(0.005)
+        assert ln.peer.poll("connect", QUIET) is None
+        block(client.wait_closed())
         assert client.destroyed
         assert not client.connected
         with pytest.raises(IPCNotConnectedError):

@@ -4,41 +4,30 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
-from ..conftest import NODE_DIR, ROOT
+from ..helpers import EXAMPLES, NODE_DIR, WAIT, Process, python_env
 
 pytestmark = pytest.mark.interop
 
 
-def test_codec_echo_server_answers_node_ipc(node):
+@pytest.mark.parametrize("codec", ["cython", "python"], ids=["server-cython", "server-python"])
+def test_codec_echo_server_answers_node_ipc(node, codec):
     with tempfile.TemporaryDirectory(dir="/tmp") as root:
         path = os.path.join(root, "echo.sock")
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "examples" / "codec_echo_server.py"), path],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert "echo server on" in server.stdout.readline()
-            deadline = time.monotonic() + 10
-            while not os.path.exists(path) and time.monotonic() < deadline:
-                time.sleep(0.01)
+        with Process(
+            [sys.executable, str(EXAMPLES / "codec_echo_server.py"), path], env=python_env(codec)
+        ) as server:
+            # printed once the socket listens
+            ready = server.expect(r"^echo server on (.*) \(codec: (\w+)\)$")
+            assert ready.groups() == (path, codec)
             events = [["hello", "wörld"], ["n", 1.5], ["obj", {"a": [1, None]}]]
-            out = subprocess.run(
+            with Process(
                 [str(node), str(NODE_DIR / "echo_client.mjs"), path, json.dumps(events)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            assert out.returncode == 0, out.stderr
-            assert [json.loads(line) for line in out.stdout.splitlines()] == [d for _, d in events]
-        finally:
-            server.terminate()
-            server.wait(10)
-            server.stdout.close()
+                env=dict(os.environ),
+            ) as client:
+                assert client.wait(6 * WAIT) == 0, client.report()
+            assert [json.loads(line) for line in client.out] == [d for _, d in events]

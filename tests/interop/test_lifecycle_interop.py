@@ -20,8 +20,8 @@ and ``identifyPeer`` when ``serve()`` makes it;
 first, so they see nothing of it.
 
 Every wait is bounded (a wait that runs out is recorded under ``timeouts``
-and the scenario goes on to its end); the only sleeps are short windows in
-which nothing more may happen.
+and the scenario goes on to its end); the only pauses are short windows in
+which nothing more may happen (tests/helpers.py's QUIET on the Python side).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -41,13 +40,12 @@ import pytest
 
 from fastipc import IPC
 
-from ..conftest import NODE_DIR
+from ..helpers import DEFAULT, NODE_DIR, QUIET, WAIT, Recorder, closed, make_ipc, stay_quiet
+from ._node import NODE_WAIT
 
 pytestmark = pytest.mark.interop
 
 SERVER_ID = "srv"
-#: Upper bound (seconds) of any single wait.
-WAIT = 20.0
 
 Logs = dict[str, list[str]]
 
@@ -70,6 +68,7 @@ class Run:
     def __init__(self, socket_root: str) -> None:
         self.socket_root = socket_root
         self.logs: Logs = {}
+        self.changes = Recorder()  # wakes the waits at every entry
         self.recording = True
         self.servers: list[IPC] = []
         self.clients: list[IPC] = []
@@ -78,28 +77,23 @@ class Run:
     def record(self, party: str, entry: str) -> None:
         if self.recording:
             self.logs.setdefault(party, []).append(entry)
+            self.changes.record(party, entry)
 
     def count(self, party: str, entry: str) -> int:
         return self.logs.get(party, []).count(entry)
 
-    async def until(self, what: str, ready: Callable[[], bool], timeout: float = WAIT) -> bool:
+    async def until(self, what: str, ready: Callable[[], bool], timeout: float = NODE_WAIT) -> bool:
         """Wait until ``ready()`` holds; record a wait that runs out."""
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if time.monotonic() > deadline:
-                self.record("timeouts", what)
-                return False
-            await asyncio.sleep(0.005)
+        try:
+            await self.changes.until(ready, timeout, what)
+        except AssertionError:
+            self.record("timeouts", what)
+            return False
         return True
 
     def make_ipc(self, **config: Any) -> IPC:
-        ipc = IPC()
-        ipc.config.silent = True
-        ipc.config.socketRoot = self.socket_root + "/"
-        ipc.config.appspace = "lc."
-        for key, value in config.items():
-            setattr(ipc.config, key, value)
-        return ipc
+        # node-ipc's defaults, retry included: the Node side runs with them
+        return make_ipc(self.socket_root + "/", appspace="lc.", **{"retry": DEFAULT, **config})
 
     def make_server(self, party: str = "server", **config: Any) -> IPC:
         """A server on socketRoot + appspace + 'srv'; serve() only: call start()."""
@@ -187,12 +181,11 @@ class Run:
             client = ipc.of.get(SERVER_ID)
             ipc.disconnect(SERVER_ID)
             if client is not None:
-                await self.until("cleanup", lambda c=client: c.destroyed, timeout=5)  # type: ignore[misc]
+                await closed(client)
         for ipc in self.servers:
             if ipc.server is not None:
                 ipc.server.stop()
-                await asyncio.wait_for(ipc.server.wait_closed(), 5)
-        await asyncio.sleep(0.05)  # let the transports finish closing
+                await closed(ipc.server)
 
 
 # The scenarios, step for step as in lifecycle.mjs.
@@ -206,13 +199,13 @@ async def stop_with_two_clients(run: Run) -> None:
     server.server.stop()
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
     await run.until("c2 destroy", run.destroyed_or("c2", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def retry_exhaustion(run: Run) -> None:
     run.make_client("c1", retry=20, maxRetries=2)
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def stop_retrying_at_runtime(run: Run) -> None:
@@ -222,7 +215,7 @@ async def stop_retrying_at_runtime(run: Run) -> None:
 
     run.make_client("c1", on_event=on_event, retry=20)
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def max_retries_at_runtime(run: Run) -> None:
@@ -235,7 +228,7 @@ async def max_retries_at_runtime(run: Run) -> None:
     assert server.server is not None
     server.server.stop()
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def retry_at_runtime(run: Run) -> None:
@@ -245,7 +238,7 @@ async def retry_at_runtime(run: Run) -> None:
 
     run.make_client("c1", on_event=on_event, retry=20, maxRetries=5)
     await run.until("c1 two errors", lambda: run.count("c1", "error:ENOENT") >= 2)
-    await asyncio.sleep(1.5)
+    await stay_quiet()  # a third attempt 20 ms on would show here
 
 
 async def max_connections_before_start(run: Run) -> None:
@@ -257,7 +250,7 @@ async def max_connections_before_start(run: Run) -> None:
     await run.connect_client("c1", 1)
     run.make_client("c2", maxRetries=0)
     await run.until("c2 destroy", run.destroyed_or("c2", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def max_connections_after_start(run: Run) -> None:
@@ -266,7 +259,7 @@ async def max_connections_after_start(run: Run) -> None:
     await run.connect_client("c1", 1)
     run.make_client("c2", maxRetries=0)
     await run.until("c2 destroy", run.destroyed_or("c2", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def stop_retrying_while_connected(run: Run) -> None:
@@ -276,7 +269,7 @@ async def stop_retrying_while_connected(run: Run) -> None:
     assert server.server is not None
     server.server.stop()
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def identify_peer_after_serve(run: Run) -> None:
@@ -290,7 +283,7 @@ async def identify_peer_after_serve(run: Run) -> None:
     await run.until("server hello", lambda: run.count("server", "hello:s0") >= 1)
     client.disconnect(SERVER_ID)
     await run.until("server close", lambda: run.count("server", "close:s0") >= 1)
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def unlink_at_start(run: Run) -> None:
@@ -300,7 +293,7 @@ async def unlink_at_start(run: Run) -> None:
     assert second.server is not None
     second.server.start()
     await run.until("server2 error", lambda: len(run.logs.get("server2", [])) >= 1)
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def server_destroys_socket(run: Run) -> None:
@@ -309,7 +302,7 @@ async def server_destroys_socket(run: Run) -> None:
     run.server_sockets[0].destroy()
     await run.until("c1 reconnect", lambda: run.count("c1", "connect") >= 2)
     await run.until("server second connect", lambda: run.count("server", "connect:s1") >= 1)
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 async def disconnect_while_connected(run: Run) -> None:
@@ -317,7 +310,7 @@ async def disconnect_while_connected(run: Run) -> None:
     client = await run.connect_client("c1", 1, retry=50)
     client.disconnect(SERVER_ID)
     await run.until("server close", lambda: run.count("server", "close:s0") >= 1)
-    await asyncio.sleep(0.2)
+    await stay_quiet()
 
 
 async def disconnect_while_retrying(run: Run) -> None:
@@ -325,7 +318,7 @@ async def disconnect_while_retrying(run: Run) -> None:
     await run.until("c1 disconnect", lambda: run.count("c1", "disconnect") >= 1)
     client.disconnect(SERVER_ID)
     await run.start_server()
-    await asyncio.sleep(1.0)  # > retry: a retry would reach the server now
+    await stay_quiet(0.3 + QUIET)  # > retry: a retry would reach the server now
 
 
 async def server_restart(run: Run) -> None:
@@ -339,7 +332,7 @@ async def server_restart(run: Run) -> None:
     await run.until("server second connect", lambda: run.count("server", "connect:s1") >= 1)
     server.server.stop()
     await run.until("c1 destroy", run.destroyed_or("c1", 10))
-    await asyncio.sleep(0.1)
+    await stay_quiet()
 
 
 SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
@@ -390,7 +383,7 @@ def run_node(node: os.PathLike[str], name: str, socket_root: str) -> Logs:
         [os.fspath(node), str(NODE_DIR / "lifecycle.mjs"), name, socket_root],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=12 * WAIT,
     )
     assert out.returncode == 0, f"lifecycle.mjs {name}: rc={out.returncode} {out.stderr[-2000:]}"
     logs: Logs = json.loads(out.stdout.strip().splitlines()[-1])["logs"]

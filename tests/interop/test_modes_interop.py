@@ -19,17 +19,23 @@ from typing import Any
 
 import pytest
 
-from .. import test_raw
-from ..test_profiles_live import HOSTILE, LIMITS, RawPeer, frame
-from ..test_raw import HOSTILE_BYTES, Endpoint, Recorder, make_ipc, session
-from ..test_sync import DelayedAnswers
-from ._node import NodeProcess
-
-root = test_raw.root  # the shared fixture
+from ..helpers import (
+    HOSTILE,
+    HOSTILE_BYTES,
+    LIMITS,
+    QUIET,
+    DelayedAnswers,
+    Endpoint,
+    RawPeer,
+    Recorder,
+    frame,
+    make_ipc,
+    session,
+)
+from ._node import NODE_WAIT, NodeProcess
 
 pytestmark = pytest.mark.interop
 
-WAIT = 15.0
 #: 256 KiB of every byte value: split into many chunks on the way.
 BIG = bytes(range(256)) * 1024
 
@@ -42,7 +48,7 @@ class Node(NodeProcess):
     def __init__(self, node: os.PathLike[str], script: str, spec: dict[str, Any]) -> None:
         super().__init__(node, script, json.dumps(spec), spec=spec)
 
-    def raw_bytes(self, size: int, timeout: float = WAIT) -> bytes:
+    def raw_bytes(self, size: int, timeout: float = NODE_WAIT) -> bytes:
         """The concatenation of ``data`` lines until ``size`` bytes came."""
         got = bytearray()
         deadline = time.monotonic() + timeout
@@ -53,7 +59,7 @@ class Node(NodeProcess):
             got += bytes.fromhex(line["hex"])
         return bytes(got)
 
-    def events(self, type: str, count: int, timeout: float = WAIT) -> list[Any]:
+    def events(self, type: str, count: int, timeout: float = NODE_WAIT) -> list[Any]:
         """The data of the next ``count`` events of ``type``."""
         got = []
         deadline = time.monotonic() + timeout
@@ -182,7 +188,7 @@ def test_sync_client_against_node_server(node, root, version):
         _, client, _ = s.client(sync=True, setup=lambda c: got.watch(c, "ack"))
         for i in range(count):
             client.emit("req", i)
-        got.wait(lambda: len(got.of("ack")) == count, timeout=WAIT, what=f"{count} acks")
+        got.wait(lambda: len(got.of("ack")) == count, timeout=NODE_WAIT, what=f"{count} acks")
         assert [args[0] for args in got.of("ack")] == list(range(count))
         peer.send(cmd="report")
         report = peer.wait("report")
@@ -259,7 +265,7 @@ def test_guarded_server_node_hostile_and_node_client(node, root, payload, code):
                     good.send(cmd="emit", type="seq", data=i)
                 if payload is None:  # a reader that never reads
                     sock = events.of("connect")[1][0]
-                    deadline = time.monotonic() + WAIT
+                    deadline = time.monotonic() + NODE_WAIT
                     while not sock.destroyed and time.monotonic() < deadline:
                         server.emit(sock, "bulk", "x" * 16384)
                 events.wait(lambda: bool(events.of("error")))
@@ -307,10 +313,10 @@ def test_guarded_python_client_facing_a_node_hostile_server(node, root):
             lambda: got.watch(ipc.of.evil, "connect", "seq", "error", "disconnect", "destroy"),
         )
         try:
-            got.wait(lambda: bool(got.of("destroy")), timeout=WAIT)
+            got.wait(lambda: bool(got.of("destroy")), timeout=NODE_WAIT)
             assert got.names() == ["connect", "seq", "error", "disconnect", "destroy"]
             assert got.first("error").code == "ERR_IPC_INVALID_MESSAGE"
             hostile.wait("closed", n=1)
-            assert hostile.poll("connected", 0.2, n=2) is None  # no reconnect
+            assert hostile.poll("connected", QUIET, n=2) is None  # no reconnect
         finally:
             ipc.disconnect("evil")

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,10 +20,11 @@ import pytest
 
 from fastipc import IPCNotConnectedError
 
-from ..test_tls import (
+from ..helpers import (
     PKI,
-    client,
-    echo_server,
+    QUIET,
+    TLSClient,
+    TLSEchoServer,
     free_port,
     make_pki,
     mutual_client_tls,
@@ -35,7 +35,6 @@ from ._node import NodeProcess
 
 pytestmark = pytest.mark.interop
 
-WAIT = 15.0
 VERSIONS = ["14", "9"]
 
 
@@ -77,7 +76,7 @@ def node_server(node: os.PathLike[str], version: str, tls: dict[str, Any], **spe
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_python_mtls_server_node_client(node, pki, version):
-    with echo_server(mutual_server_tls(pki)) as (_, srv, port):
+    with TLSEchoServer(mutual_server_tls(pki)) as (_, srv, port):
         with tls_peer(
             node, version=version, role="client", port=port, tls=mutual_client_tls(pki)
         ) as peer:
@@ -93,7 +92,7 @@ def test_python_mtls_server_node_client(node, pki, version):
 
 
 def test_python_tls_server_node_client_server_auth(node, pki):
-    with echo_server(server_tls(pki)) as (_, _srv, port):
+    with TLSEchoServer(server_tls(pki)) as (_, _srv, port):
         with tls_peer(
             node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
         ) as peer:
@@ -102,8 +101,8 @@ def test_python_tls_server_node_client_server_auth(node, pki):
 
 
 def test_python_mtls_server_refuses_node_client_without_certificate(node, pki):
-    with echo_server(mutual_server_tls(pki)) as (_, srv, port):
-        with client(mutual_client_tls(pki), port) as (good_ipc, good):
+    with TLSEchoServer(mutual_server_tls(pki)) as (_, srv, port):
+        with TLSClient(mutual_client_tls(pki), port) as (good_ipc, good):
             good.wait_for("connect")
             with tls_peer(
                 node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
@@ -119,7 +118,7 @@ def test_python_mtls_server_refuses_node_client_without_certificate(node, pki):
 
 def test_node_client_refuses_untrusted_python_server(node, pki):
     tls = server_tls(pki, private=pki.rogue_server_key, public=pki.rogue_server_cert)
-    with echo_server(tls) as (_, srv, port):
+    with TLSEchoServer(tls) as (_, srv, port):
         with tls_peer(
             node, version="14", role="client", port=port, tls={"trustedConnections": pki.ca}
         ) as peer:
@@ -140,7 +139,7 @@ def test_node_mtls_server_python_client(node, pki, version):
     spec, port = node_server(node, version, mutual_server_tls(pki))
     with spec as peer:
         peer.wait("start")
-        with client(mutual_client_tls(pki), port) as (ipc, rec):
+        with TLSClient(mutual_client_tls(pki), port) as (ipc, rec):
             rec.wait_for("connect")
             ipc.of.world.emit("message", "hello from python")
             assert rec.wait_for("message") == [("hello from python world!",)]
@@ -157,7 +156,7 @@ def test_node_tls_server_python_client_server_auth(node, pki, version):
     spec, port = node_server(node, version, server_tls(pki))
     with spec as peer:
         peer.wait("start")
-        with client({"trustedConnections": pki.ca}, port) as (ipc, rec):
+        with TLSClient({"trustedConnections": pki.ca}, port) as (ipc, rec):
             rec.wait_for("connect")
             ipc.of.world.emit("message", "hi")
             assert rec.wait_for("message") == [("hi world!",)]
@@ -167,12 +166,12 @@ def test_node_mtls_server_refuses_python_client_without_certificate(node, pki):
     spec, port = node_server(node, "14", mutual_server_tls(pki))
     with spec as peer:
         peer.wait("start")
-        with client({"trustedConnections": pki.ca}, port, maxRetries=0) as (ipc, rec):
+        with TLSClient({"trustedConnections": pki.ca}, port, maxRetries=0) as (ipc, rec):
             with contextlib.suppress(IPCNotConnectedError):  # may be refused already
                 ipc.of.world.emit("message", "let me in")
             rec.wait_for("destroy")
             assert rec.of("message") == []
-        assert peer.poll("connect", 0.3) is None
+        assert peer.poll("connect", QUIET) is None
 
 
 def test_python_client_refuses_wrong_host_node_server(node, pki):
@@ -180,7 +179,7 @@ def test_python_client_refuses_wrong_host_node_server(node, pki):
     with spec as peer:
         peer.wait("start")
         tls = {"trustedConnections": pki.ca, "servername": "elsewhere.test"}
-        with client(tls, port, maxRetries=0) as (_, rec):
+        with TLSClient(tls, port, maxRetries=0) as (_, rec):
             rec.wait_for("destroy")
             assert rec.of("connect") == []
             (error,), *_ = rec.of("error")
@@ -192,23 +191,18 @@ def test_raw_buffer_over_mtls_with_node_server(node, pki):
     spec, port = node_server(node, "14", mutual_server_tls(pki), rawBuffer=True)
     with spec as peer:
         peer.wait("start")
-        with client(mutual_client_tls(pki), port, rawBuffer=True) as (ipc, rec):
+        with TLSClient(mutual_client_tls(pki), port, rawBuffer=True) as (ipc, rec):
             rec.wait_for("connect")
             ipc.of.world.emit(payload)
-            deadline = time.monotonic() + WAIT
-            while (
-                len(b"".join(a[0] for a in rec.of("data"))) < len(payload)
-                and time.monotonic() < deadline
-            ):
-                time.sleep(0.01)
-            echoed = b"".join(a[0] for a in rec.of("data"))
+            rec.wait(lambda: len(rec.joined()) >= len(payload), what=f"{len(payload)} bytes")
+            echoed = rec.joined()
         assert bytes.fromhex(peer.wait("data")["hex"]) == payload
         assert echoed == payload[::-1]
 
 
 def test_raw_buffer_over_mtls_with_node_client(node, pki):
     payload = b"\x00\x0c\xffraw from node"
-    with echo_server(mutual_server_tls(pki), rawBuffer=True) as (server_ipc, srv, port):
+    with TLSEchoServer(mutual_server_tls(pki), rawBuffer=True) as (server_ipc, srv, port):
         server_ipc.server.on("data", lambda data, sock: server_ipc.server.emit(sock, data[::-1]))
         with tls_peer(
             node,
@@ -225,7 +219,7 @@ def test_raw_buffer_over_mtls_with_node_client(node, pki):
 
 def test_assured_python_server_and_node_client(node, pki):
     assured = {"parser": "assured", "allowedEvents": ["message"]}
-    with echo_server(mutual_server_tls(pki), **assured) as (_, srv, port):
+    with TLSEchoServer(mutual_server_tls(pki), **assured) as (_, srv, port):
         with tls_peer(
             node, version="14", role="client", port=port, tls=mutual_client_tls(pki), config=assured
         ) as peer:

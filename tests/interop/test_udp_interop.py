@@ -15,9 +15,6 @@ import json
 import os
 import queue
 import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,86 +22,21 @@ import pytest
 
 from fastipc import IPC, IPCProtocolError
 
-from ..conftest import NODE_DIR
+from ..helpers import free_udp_port, make_ipc, take
+from ._node import NodeProcess
 
 pytestmark = pytest.mark.interop
 
-WAIT = 10.0
 FAMILIES = {"udp4": "127.0.0.1", "udp6": "::1"}
 
 
-class UDPNodePeer:
+class UDPNodePeer(NodeProcess):
     """One ``udp_peer.mjs`` process; :meth:`close` ends it and closes its pipes."""
 
+    label = "node udp peer"
+
     def __init__(self, node: os.PathLike[str], spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        self._stderr: list[str] = []
-        self.proc = subprocess.Popen(
-            [os.fspath(node), str(NODE_DIR / "udp_peer.mjs"), json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, True), daemon=True),
-            threading.Thread(target=self._read, args=(self.proc.stderr, False), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self, pipe: Any, is_stdout: bool) -> None:
-        for line in pipe:
-            if not is_stdout:
-                self._stderr.append(line)
-            elif line.strip():
-                self.lines.put(json.loads(line))
-        if is_stdout:
-            self.lines.put(None)
-
-    def send(self, **command: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-
-    def wait(self, ev: str, timeout: float = WAIT) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.001))
-            except queue.Empty:
-                line = None
-            if line is None:
-                pytest.fail(
-                    f"node udp peer: no {ev!r} within {timeout}s; spec={self.spec} "
-                    f"seen={self.seen[-10:]} returncode={self.proc.poll()} "
-                    f"stderr={''.join(self._stderr)[-2000:]!r}"
-                )
-            self.seen.append(line)
-            if line.get("ev") == ev:
-                return line
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    assert self.proc.stdin is not None
-                    self.proc.stdin.close()  # the peer exits when stdin ends
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(5)
-        finally:
-            for reader in self._readers:
-                reader.join(5)
-            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
+        super().__init__(node, "udp_peer.mjs", json.dumps(spec), spec=spec)
 
 
 @contextlib.contextmanager
@@ -115,29 +47,6 @@ def node_udp(node: os.PathLike[str], **spec: Any) -> Iterator[UDPNodePeer]:
         yield peer
     finally:
         peer.close()
-
-
-def free_udp_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def make_ipc(id: str, **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.id = id
-    for key, value in config.items():
-        setattr(ipc.config, key, value)
-    return ipc
-
-
-def take(q: queue.Queue[Any], timeout: float = WAIT) -> Any:
-    try:
-        return q.get(timeout=timeout)
-    except queue.Empty:
-        pytest.fail(f"fastipc: nothing arrived within {timeout}s")
 
 
 @contextlib.contextmanager
@@ -157,7 +66,7 @@ def started(ipc: IPC) -> Iterator[Any]:
 @pytest.mark.parametrize("udp_type", ["udp4", "udp6"])
 def test_python_world_node_hello(node, version, udp_type):
     host = FAMILIES[udp_type]
-    world = make_ipc("world")
+    world = make_ipc(id="world")
     got: queue.Queue[tuple[Any, str, int]] = queue.Queue()
 
     def world_started() -> None:
@@ -204,7 +113,7 @@ def test_node_world_python_hello(node, version, udp_type):
         "role": "world",
     }
     with node_udp(node, **spec) as world:
-        hello = make_ipc("hello")
+        hello = make_ipc(id="hello")
         got: queue.Queue[tuple[Any, Any]] = queue.Queue()
 
         def hello_started() -> None:
@@ -233,7 +142,7 @@ def test_node_world_python_hello(node, version, udp_type):
 def test_payloads_both_ways_and_emit_without_data(node, version):
     """Unicode, nesting, null and an omitted ``data`` cross in both directions."""
     host = "127.0.0.1"
-    py = make_ipc("py")
+    py = make_ipc(id="py")
     got: queue.Queue[tuple[str, Any]] = queue.Queue()
     py.serveNet(host, free_udp_port(host), "udp4")
     for name in ("unicode", "nested", "nothing", "null"):
@@ -293,7 +202,7 @@ def test_node14_decodes_two_frames_in_one_python_datagram(node):
 def test_node14_malformed_datagram_leaves_python_server_serving(node):
     """Bad JSON sent by node's own socket is reported; node's next emit arrives."""
     host = "127.0.0.1"
-    py = make_ipc("py")
+    py = make_ipc(id="py")
     got: queue.Queue[Any] = queue.Queue()
     py.serveNet(host, free_udp_port(host), "udp4")
     py.server.on("ok", lambda data, socket: got.put(("ok", data)))
@@ -320,7 +229,7 @@ def test_node14_malformed_datagram_leaves_python_server_serving(node):
 def test_raw_buffers_with_node14(node, udp_type):
     """rawBuffer over UDP: one datagram is one 'data' event, bytes intact both ways."""
     host = FAMILIES[udp_type]
-    py = make_ipc("py", rawBuffer=True, encoding="hex")
+    py = make_ipc(id="py", rawBuffer=True, encoding="hex")
     got: queue.Queue[tuple[bytes, Any]] = queue.Queue()
     py.serveNet(host, free_udp_port(host), udp_type)
     py.server.on("data", lambda data, socket: got.put((data, socket)))

@@ -20,8 +20,8 @@ import pytest
 from fastipc import IPC
 from fastipc._config import default_socket_root, pipe_path
 
-from ..interop.test_api_interop import NodePeer, node_sends
-from ..test_api import Events
+from ..helpers import Recorder
+from ..interop._node import NodePeer, node_sends
 
 pytestmark = pytest.mark.interop
 
@@ -48,7 +48,14 @@ def node_peer(
 ) -> Iterator[NodePeer]:
     if role == "server":
         config = {"id": id, **config}  # peer.mjs serves as config.id
-    spec = {"version": version, "role": role, "transport": "pipe", "id": id, "path": None, "config": config}
+    spec = {
+        "version": version,
+        "role": role,
+        "transport": "pipe",
+        "id": id,
+        "path": None,
+        "config": config,
+    }
     peer = NodePeer(win_node, spec, report=tmp_path / f"{role}-{uuid.uuid4().hex[:6]}.jsonl")
     try:
         peer.wait("ready", WAIT)
@@ -75,7 +82,7 @@ def test_python_client_to_node_server_by_id(win_node, tmp_path):
     with node_peer(win_node, tmp_path, "server", id) as node:
         node.wait("start", WAIT)
         ipc = default_ipc(retry=100)
-        got = Events()
+        got = Recorder()
         ipc.connectTo(id, lambda: got.watch(ipc.of[id], "connect", "reply", "disconnect"))
         try:
             got.wait(lambda: got.of("connect"), WAIT)
@@ -102,7 +109,7 @@ def test_python_client_to_node_server_by_id(win_node, tmp_path):
 def test_node_client_to_python_server_by_id(win_node, tmp_path):
     id = fresh_id()
     ipc = default_ipc(id=id)
-    seen = Events()
+    seen = Recorder()
 
     def started():
         seen.watch(ipc.server, "connect", "socket.disconnected")
@@ -145,13 +152,16 @@ def test_node_client_to_python_server_by_id(win_node, tmp_path):
 def test_broadcast_to_node_and_python_clients(win_node, tmp_path):
     id = fresh_id()
     ipc = default_ipc(id=id)
-    seen = Events()
+    seen = Recorder()
     ipc.serve(lambda: seen.watch(ipc.server, "connect"))
     ipc.server.start()
     python_client = default_ipc()
-    got = Events()
+    got = Recorder()
     try:
-        with node_peer(win_node, tmp_path, "client", id) as one, node_peer(win_node, tmp_path, "client", id) as two:
+        with (
+            node_peer(win_node, tmp_path, "client", id) as one,
+            node_peer(win_node, tmp_path, "client", id) as two,
+        ):
             python_client.connectTo(id, lambda: got.watch(python_client.of[id], "news"))
             seen.wait(lambda: len(seen.of("connect")) == 3, WAIT)
             ipc.server.broadcast("news", {"to": "all"})
@@ -167,7 +177,7 @@ def test_broadcast_to_node_and_python_clients(win_node, tmp_path):
 def test_python_client_reconnects_after_node_server_restarts(win_node, tmp_path):
     id = fresh_id()
     ipc = default_ipc(retry=100)
-    got = Events()
+    got = Recorder()
     try:
         with node_peer(win_node, tmp_path, "server", id) as node:
             node.wait("start", WAIT)
@@ -193,7 +203,7 @@ def test_node_ipc_9_both_ways_by_id(win_node, tmp_path, direction):
         with node_peer(win_node, tmp_path, "server", id, version="9") as node:
             node.wait("start", WAIT)
             ipc = default_ipc(socketRoot="/tmp/", retry=100)
-            got = Events()
+            got = Recorder()
             ipc.connectTo(id, lambda: got.watch(ipc.of[id], "connect", "reply"))
             try:
                 got.wait(lambda: got.of("connect"), WAIT)
@@ -207,7 +217,7 @@ def test_node_ipc_9_both_ways_by_id(win_node, tmp_path, direction):
                 ipc.disconnect(id)
         return
     ipc = default_ipc(id=id, socketRoot="/tmp/")
-    seen = Events()
+    seen = Recorder()
 
     def started():
         seen.watch(ipc.server, "connect")

@@ -21,8 +21,7 @@ from fastipc import IPC, IPCProtocolError, framing
 from fastipc._config import default_socket_root, pipe_path
 from fastipc._transports import winpipe
 
-from ..test_api import Events, make_ipc
-from ..test_peer_identity import client_process_script
+from ..helpers import Recorder, client_process_script, make_ipc
 
 PAYLOADS = [
     "hello",
@@ -50,7 +49,9 @@ def test_the_lane_is_windows_with_the_shim(shim):
     elif os.environ.get("FASTIPC_REQUIRE_EXTENSION") == "1":
         expected = "cython"
     else:
-        pytest.fail("set FASTIPC_REQUIRE_EXTENSION=1 or FASTIPC_LANE_CODEC to say which codec to expect")
+        pytest.fail(
+            "set FASTIPC_REQUIRE_EXTENSION=1 or FASTIPC_LANE_CODEC to say which codec to expect"
+        )
     assert framing.IMPLEMENTATION == expected
     loop = asyncio.new_event_loop()
     try:
@@ -85,7 +86,7 @@ async def _stop(ipc: IPC) -> None:
 def test_hello_world_by_id_over_a_named_pipe(run, root):
     async def body():
         server_ipc = make_ipc(root, id="world")
-        seen = Events()
+        seen = Recorder()
 
         def started():
             seen.watch(server_ipc.server, "connect", "socket.disconnected")
@@ -95,11 +96,11 @@ def test_hello_world_by_id_over_a_named_pipe(run, root):
                 server_ipc.server.emit(sock, "message", data + " world!")
 
         await _serve(server_ipc, started)
-        assert isinstance(server_ipc.server.server, winpipe.PipeServer)
-        assert server_ipc.server.server.address == pipe_path(root + "app.world")
+        assert isinstance(server_ipc.server._serving, winpipe.PipeServer)
+        assert server_ipc.server._serving.address == pipe_path(root + "app.world")
 
         client_ipc = make_ipc(root, id="hello")
-        got = Events()
+        got = Recorder()
 
         def connecting():
             got.watch(client_ipc.of.world, "connect", "message")
@@ -113,7 +114,7 @@ def test_hello_world_by_id_over_a_named_pipe(run, root):
         # the OS-verified identity: this very process
         (sock,) = [args[0] for args in seen.of("connect")]
         assert sock.peerPid == os.getpid()
-        assert winpipe.server_pid_of(client_ipc.of.world.socket.transport) == os.getpid()
+        assert client_ipc.of.world.peerPid == os.getpid()
         client_ipc.disconnect("world")
         await seen.until(lambda: seen.of("socket.disconnected"))
         await _stop(server_ipc)
@@ -137,8 +138,10 @@ def test_tcp_on_the_proactor_loop(run):
         await server.wait_started()
         assert server.port != 0
         client_ipc = make_ipc("/node-ipc-tcp/", id="hello")
-        got = Events()
-        client_ipc.connectToNet("world", "127.0.0.1", server.port, lambda: got.watch(client_ipc.of.world, "message"))
+        got = Recorder()
+        client_ipc.connectToNet(
+            "world", "127.0.0.1", server.port, lambda: got.watch(client_ipc.of.world, "message")
+        )
         await client_ipc.of.world.wait_connected()
         client_ipc.of.world.emit("message", "hello")
         await got.until(lambda: got.of("message"))
@@ -167,7 +170,7 @@ def test_payloads_both_ways(run, root):
 
         await _serve(server_ipc, started)
         client_ipc = make_ipc(root)
-        got = Events()
+        got = Recorder()
         client_ipc.connectTo("echo", lambda: got.watch(client_ipc.of.echo, "echoed", "nodata-seen"))
         for value in PAYLOADS:
             client_ipc.of.echo.emit("echo", value)
@@ -217,10 +220,10 @@ def test_burst_of_10000_in_order_both_ways(run, root):
 def test_broadcast_reaches_every_client(run, root):
     async def body():
         server_ipc = make_ipc(root, id="hub")
-        seen = Events()
+        seen = Recorder()
         await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect"))
         clients = []
-        got = Events()
+        got = Recorder()
         for n in range(4):
             ipc = make_ipc(root)
             ipc.connectTo("hub", lambda ipc=ipc, n=n: ipc.of.hub.on("news", got.handler(f"c{n}")))
@@ -240,8 +243,10 @@ def test_broadcast_reaches_every_client(run, root):
 def test_socket_disconnected_names_the_client(run, root):
     async def body():
         server_ipc = make_ipc(root, id="srv", identifyPeer=True)
-        seen = Events()
-        await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
+        seen = Recorder()
+        await _serve(
+            server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected")
+        )
         client_ipc = make_ipc(root, id="leaver")
         client_ipc.connectTo("srv", lambda: None)
         await client_ipc.of.srv.wait_connected()
@@ -262,10 +267,14 @@ def test_socket_disconnected_names_the_client(run, root):
 def test_client_reconnects_after_a_server_restart(run, root):
     async def body():
         server_ipc = make_ipc(root, id="phoenix")
-        await _serve(server_ipc, lambda: server_ipc.server.on("ping", lambda d, s: s.emit("pong", d)))
+        await _serve(
+            server_ipc, lambda: server_ipc.server.on("ping", lambda d, s: s.emit("pong", d))
+        )
         client_ipc = make_ipc(root, retry=50)
-        got = Events()
-        client_ipc.connectTo("phoenix", lambda: got.watch(client_ipc.of.phoenix, "connect", "disconnect", "pong"))
+        got = Recorder()
+        client_ipc.connectTo(
+            "phoenix", lambda: got.watch(client_ipc.of.phoenix, "connect", "disconnect", "pong")
+        )
         await got.until(lambda: got.of("connect"))
         client_ipc.of.phoenix.emit("ping", 1)
         await got.until(lambda: got.of("pong"))
@@ -273,7 +282,9 @@ def test_client_reconnects_after_a_server_restart(run, root):
         await got.until(lambda: got.of("disconnect"))
         await asyncio.sleep(0.3)  # the client retries against a missing pipe meanwhile
         server_ipc = make_ipc(root, id="phoenix")
-        await _serve(server_ipc, lambda: server_ipc.server.on("ping", lambda d, s: s.emit("pong", d)))
+        await _serve(
+            server_ipc, lambda: server_ipc.server.on("ping", lambda d, s: s.emit("pong", d))
+        )
         await got.until(lambda: len(got.of("connect")) == 2)
         client_ipc.of.phoenix.emit("ping", 2)
         await got.until(lambda: len(got.of("pong")) == 2)
@@ -288,14 +299,14 @@ def test_client_reconnects_after_a_server_restart(run, root):
 def test_max_connections_refuses_the_extra_client(run, root):
     async def body():
         server_ipc = make_ipc(root, id="small", maxConnections=1)
-        seen = Events()
+        seen = Recorder()
         await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect"))
         first = make_ipc(root, maxRetries=0)
         first.connectTo("small", lambda: None)
         await first.of.small.wait_connected()
         await seen.until(lambda: seen.of("connect"))
         second = make_ipc(root, maxRetries=0)
-        lost = Events()
+        lost = Recorder()
         second.connectTo("small", lambda: lost.watch(second.of.small, "disconnect", "destroy"))
         await lost.until(lambda: lost.of("destroy"))
         assert len(server_ipc.server.sockets) == 1
@@ -322,7 +333,7 @@ def test_raw_mode_over_a_pipe(run, root):
         await client_ipc.of.raw.wait_connected()
         client_ipc.of.raw.emit(b"abc\x00\xff")
         client_ipc.of.raw.emit("def")
-        await Events().until(lambda: len(got) >= 8)
+        await Recorder().until(lambda: len(got) >= 8)
         assert bytes(got) == b"ABC\x00\xffDEF"
         client_ipc.disconnect("raw")
         await _stop(server_ipc)
@@ -351,7 +362,7 @@ def test_guarded_profile_closes_only_the_offending_pipe(run, root):
         server_ipc = make_ipc(
             root, id="guard", parser="guarded", maxMessageSize=1000, messageTimeout=300
         )
-        errors = Events()
+        errors = Recorder()
 
         def started():
             errors.watch(server_ipc.server, "error")
@@ -359,7 +370,7 @@ def test_guarded_profile_closes_only_the_offending_pipe(run, root):
 
         await _serve(server_ipc, started)
         good = make_ipc(root, parser="guarded")
-        got = Events()
+        got = Recorder()
         good.connectTo("guard", lambda: got.watch(good.of.guard, "pong"))
         await good.of.guard.wait_connected()
 
@@ -399,7 +410,7 @@ def test_second_server_cannot_take_over_a_served_name(run, root):
             await second.server.wait_started()
         second.server.stop()
         client = make_ipc(root)
-        got = Events()
+        got = Recorder()
         client.connectTo("taken", lambda: got.watch(client.of.taken, "me"))
         client.of.taken.emit("who")
         await got.until(lambda: got.of("me"))
@@ -410,7 +421,7 @@ def test_second_server_cannot_take_over_a_served_name(run, root):
     run(body)
 
 
-async def _client_process(script: str, seen: Events, **env: str) -> int:
+async def _client_process(script: str, seen: Recorder, **env: str) -> int:
     """Run ``script`` in a Python child process until the server has seen it
     leave (``socket.disconnected``) and it has exited 0; return its pid."""
     child = subprocess.Popen(
@@ -431,8 +442,10 @@ def test_peer_pid_is_the_client_process(run, root):
 
     async def body():
         server_ipc = make_ipc(root, id="pids")
-        seen = Events()
-        await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected"))
+        seen = Recorder()
+        await _serve(
+            server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected")
+        )
         script = client_process_script(root, "pids")
         server_ipc.server.on("bye", lambda data, sock: sock.emit("ok"))
         child_pid = await _client_process(script, seen)
@@ -446,7 +459,7 @@ def test_peer_pid_is_the_client_process(run, root):
 def test_background_loop_thread_serves_and_connects(root):
     """From plain code: the loop thread runs a Proactor loop."""
     server_ipc = make_ipc(root, id="sync")
-    seen = Events()
+    seen = Recorder()
 
     def started():
         server_ipc.server.on("ping", lambda d, s: s.emit("pong", d * 2))
@@ -467,7 +480,14 @@ def test_background_loop_thread_serves_and_connects(root):
 def test_assured_refuses_a_widened_pipe(root):
     from fastipc.errors import AssuredTransportError
 
-    ipc = make_ipc(root, id="strict", parser="assured", allowedEvents=["x"], secureSocketRoot=True, readableAll=True)
+    ipc = make_ipc(
+        root,
+        id="strict",
+        parser="assured",
+        allowedEvents=["x"],
+        secureSocketRoot=True,
+        readableAll=True,
+    )
     ipc.serve(lambda: None)
     with pytest.raises(AssuredTransportError, match="owner-only"):
         ipc.server.start()
@@ -482,7 +502,7 @@ def test_both_json_engines_over_a_pipe(run, root):
 
         assert _json.ENGINE == "orjson"
         server_ipc = make_ipc(root, id="engines")
-        seen = Events()
+        seen = Recorder()
 
         def started():
             seen.watch(server_ipc.server, "got", "socket.disconnected")
@@ -514,7 +534,7 @@ def test_both_json_engines_over_a_pipe(run, root):
 
 
 def test_sync_keeps_one_message_in_flight_over_a_pipe(run, root):
-    from ..test_sync import DelayedAnswers
+    from ..helpers import DelayedAnswers
 
     count = 200
 
@@ -523,7 +543,7 @@ def test_sync_keeps_one_message_in_flight_over_a_pipe(run, root):
         behaviours: list[DelayedAnswers] = []
         await _serve(server_ipc, lambda: behaviours.append(DelayedAnswers(server_ipc.server)))
         client_ipc = make_ipc(root, sync=True)
-        got = Events()
+        got = Recorder()
         client_ipc.connectTo("onebyone", lambda: got.watch(client_ipc.of.onebyone, "ack"))
         for i in range(count):
             assert client_ipc.of.onebyone.emit("req", i) is True
@@ -535,7 +555,7 @@ def test_sync_keeps_one_message_in_flight_over_a_pipe(run, root):
         client_ipc.disconnect("onebyone")
         # the control: without sync the same server sees requests overlap
         plain = make_ipc(root)
-        more = Events()
+        more = Recorder()
         plain.connectTo("onebyone", lambda: more.watch(plain.of.onebyone, "ack"))
         for i in range(50):
             plain.of.onebyone.emit("req", i)
@@ -551,7 +571,7 @@ def test_assured_serves_an_owner_only_pipe(run, root):
     async def body():
         strict = {"parser": "assured", "allowedEvents": ["x"], "secureSocketRoot": True}
         server_ipc = make_ipc(root, id="owner", **strict)
-        seen = Events()
+        seen = Recorder()
         await _serve(server_ipc, lambda: seen.watch(server_ipc.server, "x"))
         client_ipc = make_ipc(root, **strict)
         client_ipc.connectTo("owner", lambda: None)

@@ -15,7 +15,7 @@ import pytest
 from fastipc._config import pipe_path
 from fastipc._transports import winpipe
 
-from ..test_api import make_ipc
+from ..helpers import make_ipc
 
 GENERIC_ALL = 0x10000000
 #: SDDL's names for the rights our ACEs use (Windows writes FR for 0x120089)
@@ -67,7 +67,7 @@ def test_server_pipes_carry_the_configured_dacl(run, root, shim, readable, writa
         ipc.serve(lambda: None)
         ipc.server.start()
         await ipc.server.wait_started()
-        listener = ipc.server.server
+        listener = ipc.server._serving
         assert isinstance(listener, winpipe.PipeServer)
         first = aces(listener.security_descriptor())
         # every later instance, made as clients connect, has the same DACL
@@ -106,9 +106,7 @@ def test_process_ids_at_both_ends(run, shim):
         loop = asyncio.get_running_loop()
         address = name()
         connected = loop.create_future()
-        server = await winpipe.start_pipe_server(
-            loop, lambda: _Recorder(connected), address
-        )
+        server = await winpipe.start_pipe_server(loop, lambda: _Recorder(connected), address)
         transport, _ = await loop.create_pipe_connection(asyncio.Protocol, address)
         server_side = await asyncio.wait_for(connected, 10)
         assert winpipe.client_pid_of(server_side) == os.getpid()
