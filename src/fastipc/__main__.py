@@ -17,7 +17,7 @@ drops them); ``--verbose`` adds fastipc's own ``ipc.log`` lines there too.
 SIGINT and SIGTERM stop a server or close a client cleanly and exit 0.
 
 This module parses the arguments and runs the command; the commands live in
-:mod:`fastipc._cli`.
+``fastipc._cli``.
 """
 
 from __future__ import annotations

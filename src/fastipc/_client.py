@@ -51,7 +51,22 @@ class Client(EventEmitter):
         port: int | None = None,
         log: Any = None,
     ) -> None:
-        """``path`` is the socket path, or the host when ``port`` is given."""
+        """Made by ``ipc.connectTo`` and ``ipc.connectToNet``; you do not make one yourself.
+
+        Args:
+            config: the ``ipc.config`` to share; its wire settings are
+                checked and fixed now.
+            id: the server's id, the key in ``ipc.of``.
+            path: the socket path, or the host when ``port`` is given.
+            port: the server's TCP port; ``None`` for a local socket.
+            log: where fastipc's diagnostics go (``ipc.log``); ``None`` for
+                nowhere.
+
+        Raises:
+            IPCConfigError: Raised when the config's wire settings do not
+                fit together (for example ``parser='assured'`` without
+                ``allowedEvents``).
+        """
         super().__init__()
         #: The ``ipc.config`` this client shares with its ``IPC``: as in
         #: node-ipc, ``retry``, ``maxRetries``, ``stopRetrying``, ``tls`` and
@@ -61,6 +76,7 @@ class Client(EventEmitter):
         #: made, as node-ipc makes its parser then.
         self.config = config
         self._wire = wire = Wire(config)
+        #: The server's id: this client's key in ``ipc.of``.
         self.id = id
         #: The socket path, or the host of a network server.
         self.path = path
@@ -76,10 +92,24 @@ class Client(EventEmitter):
         # emit may write straight to the connection: nothing to log, queue or bound
         self._plain = not (wire.log_payloads or self._sync or wire.pending_limit is not None)
         max_retries = config.maxRetries
+        #: Reconnection attempts left, node-ipc's counter: ``maxRetries``
+        #: at first and again on every ``connect``, one less for each
+        #: attempt after a close. At ``0`` the next close is final.
         self.retriesRemaining: int | float = max_retries if max_retries else 0
+        #: ``True`` once ``ipc.disconnect(id)`` was called for this client
+        #: (node-ipc's flag): no retry follows, and ``emit`` raises
+        #: [`IPCNotConnectedError`][fastipc.IPCNotConnectedError].
         self.explicitlyDisconnected = False
         self._ending = False  # end() was called: no retry follows the close
+        #: ``True`` once the server sent bytes that broke the protocol: the
+        #: connection was closed with an ``error`` event (an
+        #: [`IPCProtocolError`][fastipc.IPCProtocolError]) and no retry
+        #: follows, as in node-ipc 14.
         self.protocolViolation = False
+        #: ``True`` once the client is finished: no retry remained, or
+        #: ``end()``, ``ipc.disconnect(id)``, ``stopRetrying`` or a protocol
+        #: error ended it. ``emit`` then raises
+        #: [`IPCNotConnectedError`][fastipc.IPCNotConnectedError].
         self.destroyed = False
         self._handle: LoopHandle | None = None
         self._ssl: ssl.SSLContext | None = None
@@ -105,27 +135,44 @@ class Client(EventEmitter):
 
     @property
     def pendingBytes(self) -> int:
-        """Bytes emitted that the server has not taken yet: held while
-        connecting, queued by fastipc and in the transport's write buffer."""
+        """Bytes emitted that the server has not taken yet.
+
+        The frames held while connecting (or retrying), plus, while
+        connected, what fastipc queued and what waits in the transport's
+        write buffer; not the kernel's socket buffer.
+        """
         conn = self._conn
         held = self._backlog_bytes
         return held if conn is None or conn.closed else held + conn.pending_bytes
 
     @property
     def peerPid(self) -> int | None:
-        """The server's process id as the OS reports it, over a Unix socket
-        (``SO_PEERCRED``) or a named pipe; ``None`` over TCP and TLS, and
-        while not connected."""
+        """The server's process id as the OS reports it.
+
+        Known over a Unix socket (``SO_PEERCRED``, Linux) or a named pipe;
+        ``None`` over TCP and TLS, on an OS that does not tell, and while
+        not connected.
+        """
         conn = self._conn
         return None if conn is None or conn.closed else conn.peer_pid()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """What the transport knows about the latest connection, as
-        asyncio's ``get_extra_info``: ``'peername'``, ``'sockname'``, and
-        over TLS ``'peercert'``, ``'cipher'``, ``'ssl_object'``. A closed
-        connection still answers (as asyncio's transports do), so a handler
-        of ``disconnect`` can see what the connection was; ``default``
-        before the first connection."""
+        """What the transport knows about the latest connection, as asyncio's ``get_extra_info``.
+
+        A closed connection still answers (as asyncio's transports do), so a
+        handler of ``disconnect`` can see what the connection was.
+
+        Args:
+            name: the key: ``'peername'``, ``'sockname'``, ``'socket'``,
+                and over TLS ``'peercert'``, ``'cipher'``,
+                ``'ssl_object'``; any key the asyncio transport knows.
+            default: what to return when the transport does not know
+                ``name``.
+
+        Returns:
+            The latest connection's value for ``name``; ``default`` when
+            it does not know it, or before the first connection.
+        """
         conn = self._conn
         if conn is None:
             return default
@@ -223,7 +270,9 @@ class Client(EventEmitter):
                 "client %r: connection to %s failed: %r; %s", self.id, self._where(), error, then
             )
         else:
-            logger.debug("client %r: connection to %s failed again: %r", self.id, self._where(), error)
+            logger.debug(
+                "client %r: connection to %s failed again: %r", self.id, self._where(), error
+            )
 
     def _where(self) -> str:
         return self.path if self.port is None else f"{self.path}:{self.port}"
@@ -320,7 +369,9 @@ class Client(EventEmitter):
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_exception(IPCNotConnectedError(f"connection to {self.id!r} was destroyed"))
+                waiter.set_exception(
+                    IPCNotConnectedError(f"connection to {self.id!r} was destroyed")
+                )
                 waiter.exception()
         self._dispatch("destroy")
         closed, self._closed_waiters = self._closed_waiters, []
@@ -371,10 +422,13 @@ class Client(EventEmitter):
         Node's ``socket.end()``: the server reads everything sent, then
         closes its side, and the client emits ``disconnect`` and
         ``destroy`` with no retry. Called while connecting, it ends the
-        connection once it is up, after the events held for it. Await :meth:`wait_closed` for that. Over
-        TLS and named pipes, which cannot half-close, the connection closes
-        after the queued writes. Compare :meth:`IPC.disconnect`, which
-        closes at once.
+        connection once it is up, after the events held for it; called
+        while waiting to retry, it destroys the client at once. It returns
+        at once: await [`wait_closed()`][fastipc.Client.wait_closed] for
+        the end. Over TLS and named pipes, which cannot half-close, the
+        connection closes after the queued writes. Compare
+        [`IPC.disconnect`][fastipc.IPC.disconnect], which closes at once
+        and drops the client's handlers first.
         """
         self._ending = True
         handle = self._handle
@@ -399,9 +453,25 @@ class Client(EventEmitter):
         In raw mode send bytes instead: ``emit(payload)``. Events emitted
         before the connection is up (or while it is retrying) are sent, in
         order, once it is; at most ``maxPendingBytes`` of them are held.
+        With ``sync``, each event waits until the server answered the one
+        before. May be called from any thread; from a thread other than the
+        loop's it blocks while the connection is behind (not under
+        guarded/assured, where ``maxPendingBytes`` applies instead).
+
+        Args:
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
 
         Returns:
-            ``False`` when the connection is behind (await :meth:`drain`).
+            ``True`` when the frame was sent, held for the connection or
+            queued under ``sync``. ``False`` when the connection is behind
+            (inside a loop, await [`drain()`][fastipc.Client.drain]), or,
+            under guarded/assured, when the frame would take it past
+            ``maxPendingBytes``: the connection is then closed with a
+            [`BackpressureError`][fastipc.BackpressureError] ``error``
+            event.
 
         Raises:
             IPCNotConnectedError: Raised when the client was destroyed or
@@ -418,7 +488,14 @@ class Client(EventEmitter):
             if self._plain and conn is not None and not conn.closed:
                 return conn.write(frame)  # the hot path: connected, no extras
         if self._wire.log_payloads:
-            self._log("dispatching event to", self.id, self.path, ":", "<raw-buffer>" if self._raw else type, data)
+            self._log(
+                "dispatching event to",
+                self.id,
+                self.path,
+                ":",
+                "<raw-buffer>" if self._raw else type,
+                data,
+            )
         if self.destroyed or self.explicitlyDisconnected:
             raise IPCNotConnectedError(f"cannot emit to {self.id!r}: the client is disconnected")
         handle = self._handle
@@ -491,7 +568,16 @@ class Client(EventEmitter):
         return self._write(conn, frame)
 
     async def drain(self) -> None:
-        """Wait until the server has taken what was sent."""
+        """Wait until the server has taken enough of what was sent.
+
+        Returns once the connection is no longer behind: the transport's
+        write buffer has drained below its low-water mark (asyncio's
+        ``resume_writing``). Returns at once when the connection is not
+        behind, is closed, or was never made (frames held for a connection
+        are not waited for); it does not raise. Await it on the event loop
+        the client runs on (in a handler's coroutine, or in the coroutine
+        that connected it); use it after ``emit`` returned ``False``.
+        """
         conn = self._conn
         if conn is not None:
             await conn.drain()
@@ -499,8 +585,12 @@ class Client(EventEmitter):
     async def wait_connected(self) -> None:
         """Wait until the connection is up.
 
+        Returns at once when it is up already. It may be awaited from any
+        thread or event loop.
+
         Raises:
-            IPCNotConnectedError: Raised when the client is destroyed first.
+            IPCNotConnectedError: Raised when the client is destroyed first,
+                or was destroyed or disconnected already.
         """
         if self._handle is None:
             raise IPCNotConnectedError(f"client {self.id!r} is not connecting")
@@ -517,9 +607,13 @@ class Client(EventEmitter):
         await waiter
 
     async def wait_closed(self) -> None:
-        """Wait until the client is destroyed: :meth:`IPC.disconnect` was
-        called for it, or no retry remains. It returns at once for a client
-        that already is (or never started)."""
+        """Wait until the client is destroyed.
+
+        That is, [`IPC.disconnect`][fastipc.IPC.disconnect] or
+        [`end()`][fastipc.Client.end] finished it, or no retry remains.
+        Returns at once for a client that already is (or never started). It
+        may be awaited from any thread or event loop.
+        """
         handle = self._handle
         if handle is None or self.destroyed:
             return

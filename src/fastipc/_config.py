@@ -24,14 +24,38 @@ from .errors import IPCConfigError
 __all__ = ["CONFIG_KEYS", "Config", "default_socket_root", "pipe_path"]
 
 _ENCODINGS = (
-    "utf8", "utf-8", "ascii", "latin1", "binary", "utf16le", "utf-16le", "ucs2",
-    "ucs-2", "base64", "base64url", "hex",
+    "utf8",
+    "utf-8",
+    "ascii",
+    "latin1",
+    "binary",
+    "utf16le",
+    "utf-16le",
+    "ucs2",
+    "ucs-2",
+    "base64",
+    "base64url",
+    "hex",
 )
 _INTERFACE_KEYS = ("localAddress", "localPort", "family", "hints", "lookup")
 _TLS_KEYS = (
-    "key", "cert", "ca", "private", "public", "trustedConnections", "requestCert",
-    "rejectUnauthorized", "passphrase", "servername", "ciphers", "minVersion",
-    "maxVersion", "dhparam", "ecdhCurve", "honorCipherOrder", "checkServerIdentity",
+    "key",
+    "cert",
+    "ca",
+    "private",
+    "public",
+    "trustedConnections",
+    "requestCert",
+    "rejectUnauthorized",
+    "passphrase",
+    "servername",
+    "ciphers",
+    "minVersion",
+    "maxVersion",
+    "dhparam",
+    "ecdhCurve",
+    "honorCipherOrder",
+    "checkServerIdentity",
 )
 
 
@@ -121,7 +145,12 @@ _count = _int_or_inf(0, "an int >= 0 or math.inf")
 
 
 def _millis(key: str, value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value == math.inf:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value >= 0
+        or value == math.inf
+    ):
         raise _fail(key, value, "a finite number of milliseconds >= 0")
     return value
 
@@ -217,7 +246,11 @@ def _interface(key: str, value: Any) -> dict[str, Any]:
     if merged["family"] not in (False, 4, 6):
         raise _fail("interface.family", merged["family"], "False, 4 or 6")
     if merged["hints"] is not False and (not _is_int(merged["hints"]) or merged["hints"] < 0):
-        raise _fail("interface.hints", merged["hints"], "False or getaddrinfo flags (an int >= 0, e.g. socket.AI_ADDRCONFIG)")
+        raise _fail(
+            "interface.hints",
+            merged["hints"],
+            "False or getaddrinfo flags (an int >= 0, e.g. socket.AI_ADDRCONFIG)",
+        )
     if merged["lookup"] not in (False, None):
         # Node's dns.lookup replacement has no Python counterpart fastipc
         # could honour: host names are resolved with getaddrinfo.
@@ -242,48 +275,40 @@ _SCHEMA: dict[str, tuple[Callable[[], Any], Callable[[str, Any], Any]]] = {
     "id": (_hostname, _nonempty_str),
     "unlink": (lambda: True, _bool),
     "secureSocketRoot": (lambda: True, _bool),
-
     # who may connect to a local socket; the network address
     "readableAll": (lambda: False, _bool),
     "writableAll": (lambda: False, _bool),
     "networkHost": (lambda: "127.0.0.1", _nonempty_str),
     "networkPort": (lambda: 8000, _port),
     "IPType": (lambda: "IPv4", _ip_type),
-
     # the wire: framing, parser, encoding
     "delimiter": (lambda: DEFAULT_DELIMITER, _delimiter),
     "parser": (lambda: "fast", _parser),
     "rawBuffer": (lambda: False, _bool),
     "encoding": (lambda: "utf8", _encoding),
     "sync": (lambda: False, _bool),
-
     # guarded and assured limits
     "maxMessageSize": (lambda: DEFAULT_MAX_MESSAGE_SIZE, _limit),
     "maxPendingBytes": (lambda: DEFAULT_MAX_PENDING_BYTES, _limit),
     "maxEventNameLength": (lambda: DEFAULT_MAX_EVENT_NAME_LENGTH, _limit),
     "messageTimeout": (lambda: DEFAULT_MESSAGE_TIMEOUT, _millis),
-
     # which events a peer may send; peer identity
     "allowReservedEvents": (lambda: False, _bool),
     "allowedEvents": (lambda: False, _allowed),
     "identifyPeer": (lambda: False, _bool),
-
     # logging
     "silent": (lambda: False, _bool),
     "logPayloads": (lambda: False, _bool),
     "logDepth": (lambda: 5, _log_depth),
     "logInColor": (lambda: True, _bool),
     "logger": (lambda: _default_logger, _logger),
-
     # servers: connections
     "maxConnections": (lambda: 100, _max_connections),
     "backlog": (lambda: DEFAULT_BACKLOG, _backlog),
-
     # clients: retrying
     "retry": (lambda: 500, _millis),
     "maxRetries": (lambda: math.inf, _count),
     "stopRetrying": (lambda: False, _bool),
-
     # TLS and the client's network interface
     "tls": (lambda: False, _tls),
     "interface": (lambda: dict.fromkeys(_INTERFACE_KEYS, False), _interface),
@@ -298,10 +323,20 @@ class Config:
     """node-ipc's ``ipc.config``: attribute (and item) access to every key.
 
     Setting an unknown key or a value of the wrong type raises
-    :class:`~fastipc.IPCConfigError` at once, naming the key and the value.
-    Checks that involve several keys (a profile's rules, TLS files) happen
-    when a server or client is created. ``interfaces`` is accepted as an
-    alias of ``interface`` (node-ipc's README spells it so).
+    [`IPCConfigError`][fastipc.IPCConfigError] at once, naming the key and
+    the value. Checks that involve several keys (a profile's rules, TLS
+    files) happen when a server or client is created. ``interfaces`` is
+    accepted as an alias of ``interface`` (node-ipc's README spells it so).
+    Iterating gives every key, in node-ipc's order; ``key in config`` and
+    ``config[key]`` work as on a dict.
+
+    Args:
+        **values: keys to set at once, each checked as if set on its own;
+            the others keep their defaults.
+
+    Raises:
+        IPCConfigError: Raised when a key is unknown or its value has the
+            wrong type.
     """
 
     __slots__ = ("_network_host_set", "_values")
@@ -322,9 +357,7 @@ class Config:
     def __setattr__(self, key: str, value: Any) -> None:
         key = _ALIASES.get(key, key)
         if key not in _SCHEMA:
-            raise IPCConfigError(
-                f"ipc.config has no key {key!r}; known keys: {', '.join(_SCHEMA)}"
-            )
+            raise IPCConfigError(f"ipc.config has no key {key!r}; known keys: {', '.join(_SCHEMA)}")
         self._values[key] = _SCHEMA[key][1](key, value)
         if key == "networkHost":
             object.__setattr__(self, "_network_host_set", True)
@@ -350,15 +383,43 @@ class Config:
         return _ALIASES.get(key, key) in self._values
 
     def copy(self) -> Config:
-        """A snapshot: servers and clients keep the config they were made with."""
+        """A new ``Config`` holding this one's current values.
+
+        Later changes to either do not reach the other. Dict values
+        (``tls``, ``interface``) are copied one level deep; other values,
+        such as an ``allowedEvents`` list, are the same objects.
+
+        Servers and clients do not keep a copy: they share the live config
+        (``ipc.config``) and read most keys when they need them. What they
+        fix when they are made is only the wire settings (parser,
+        delimiter, limits, encoding, identifyPeer, logPayloads, sync),
+        which fastipc snapshots with this method.
+
+        Returns:
+            The copy.
+        """
         clone = Config.__new__(Config)
-        object.__setattr__(clone, "_values", {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()})
+        object.__setattr__(
+            clone,
+            "_values",
+            {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()},
+        )
         object.__setattr__(clone, "_network_host_set", self._network_host_set)
         return clone
 
     def as_dict(self) -> dict[str, Any]:
-        """Every key and its current value."""
+        """Every key and its current value, as a new dict.
+
+        Keys come in node-ipc's order, under their own names (``interface``,
+        not the alias ``interfaces``). Changing the dict does not change the
+        config; the values are the config's own objects, not copies.
+
+        Returns:
+            ``{key: value}`` for every key.
+        """
         return dict(self._values)
 
     def __repr__(self) -> str:
-        return f"Config({', '.join(f'{k}={v!r}' for k, v in self._values.items() if k != 'logger')})"
+        return (
+            f"Config({', '.join(f'{k}={v!r}' for k, v in self._values.items() if k != 'logger')})"
+        )

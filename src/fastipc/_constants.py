@@ -20,7 +20,7 @@ __all__ = [
 
 
 class _Omitted:
-    """The type of :data:`OMITTED`: "no data", which is not ``None``."""
+    """The type of ``OMITTED``: "no data", which is not ``None``."""
 
     _instance: _Omitted | None = None
 
@@ -47,17 +47,26 @@ PROFILES: Final = ("raw", "fast", "guarded", "assured")
 
 #: Lifecycle names a peer may not send under guarded/assured.
 RESERVED_EVENTS: Final = frozenset(
-    ("start", "connect", "disconnect", "destroy", "close", "socket.disconnected",
-     "error", "data")
+    ("start", "connect", "disconnect", "destroy", "close", "socket.disconnected", "error", "data")
 )
 
 #: Names of ``Object.prototype``'s own properties: node-ipc 14 refuses these
 #: as event types under guarded/assured because its dispatcher is a JS object.
 UNSAFE_EVENTS: Final = frozenset(
-    ("constructor", "__defineGetter__", "__defineSetter__", "hasOwnProperty",
-     "__lookupGetter__", "__lookupSetter__", "isPrototypeOf",
-     "propertyIsEnumerable", "toString", "valueOf", "__proto__",
-     "toLocaleString")
+    (
+        "constructor",
+        "__defineGetter__",
+        "__defineSetter__",
+        "hasOwnProperty",
+        "__lookupGetter__",
+        "__lookupSetter__",
+        "isPrototypeOf",
+        "propertyIsEnumerable",
+        "toString",
+        "valueOf",
+        "__proto__",
+        "toLocaleString",
+    )
 )
 
 DEFAULT_DELIMITER: Final = "\f"

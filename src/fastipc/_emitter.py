@@ -39,10 +39,30 @@ class EventEmitter:
         """Call ``handler`` every time ``event`` happens.
 
         Use it directly, ``on('message', fn)``, or as a decorator,
-        ``@on('message')``.
+        ``@on('message')``. Handlers of one event run in the order they were
+        added, on the event loop's thread; adding the same function twice
+        makes it run twice. An exception a handler raises is logged on the
+        ``fastipc`` logger and passed to the ``error`` handlers; the other
+        handlers and the connection carry on.
+
+        Args:
+            event: the event's name: a lifecycle event (``connect``,
+                ``disconnect``, ...) or any name a peer emits.
+            handler: what to call. For an event a peer sent, a server's
+                handlers get ``(data, socket)`` and a client's ``(data)``;
+                a lifecycle event passes what it carries (``error`` the
+                exception, ``connect`` on a server the new socket,
+                ``disconnect`` on a client nothing). Left out, ``on``
+                returns a decorator that registers the function it
+                decorates.
 
         Returns:
-            ``handler``, so the decorator leaves the function usable.
+            ``handler``; without it, the decorator, which returns the
+            function it registers unchanged.
+
+        Raises:
+            TypeError: Raised when ``event`` is not a str or ``handler`` is
+                not callable.
         """
         if not isinstance(event, str):
             raise TypeError(f"event name must be a str, got {event!r}")
@@ -64,7 +84,17 @@ class EventEmitter:
         return handler
 
     def off(self, event: str, handler: Handler | None = None) -> None:
-        """Stop calling ``handler`` for ``event``; without ``handler``, every one."""
+        """Stop calling ``handler`` for ``event``; without ``handler``, every one.
+
+        A handler added twice is removed once per call, the earliest first.
+        Removing a handler that is not registered does nothing. A dispatch
+        already under way still calls the handlers it started with.
+
+        Args:
+            event: the event's name.
+            handler: the function given to ``on``; left out, every handler
+                of ``event`` is removed.
+        """
         handlers = self._handlers.get(event)
         if not handlers:
             return
@@ -82,7 +112,15 @@ class EventEmitter:
             del self._handlers[event]
 
     def listeners(self, event: str) -> list[Handler]:
-        """The handlers registered for ``event``, in call order."""
+        """The handlers registered for ``event``, in call order.
+
+        Args:
+            event: the event's name.
+
+        Returns:
+            A new list (changing it changes nothing registered); empty when
+            no handler is registered.
+        """
         return list(self._handlers.get(event, ()))
 
     def on_any(self, handler: H) -> H:
@@ -95,8 +133,15 @@ class EventEmitter:
         fastipc extension (node-ipc has no catch-all); the command line's
         ``serve`` and ``listen`` print every event through it.
 
+        Args:
+            handler: what to call. What it raises is logged and passed to
+                the ``error`` handlers, as for ``on``.
+
         Returns:
             ``handler``, so it works as a decorator.
+
+        Raises:
+            TypeError: Raised when ``handler`` is not callable.
         """
         if not callable(handler):
             raise TypeError(f"on_any handler must be callable, got {handler!r}")
@@ -104,7 +149,14 @@ class EventEmitter:
         return handler
 
     def off_any(self, handler: Handler) -> None:
-        """Stop calling ``handler`` added with :meth:`on_any`."""
+        """Stop calling ``handler`` added with ``on_any()``.
+
+        Removing a handler that is not registered does nothing.
+
+        Args:
+            handler: the function given to ``on_any``; every registration
+                of it is removed.
+        """
         self._taps = tuple(tap for tap in self._taps if tap is not handler)
 
     def _dispatch(self, event: str, *args: Any) -> bool:
@@ -121,7 +173,9 @@ class EventEmitter:
                 if isinstance(args[0], OSError):
                     logger.warning("unhandled fastipc error event: %r", args[0])
                 else:
-                    logger.error("unhandled fastipc error event: %r", args[0], exc_info=_exc_info(args[0]))
+                    logger.error(
+                        "unhandled fastipc error event: %r", args[0], exc_info=_exc_info(args[0])
+                    )
             return False
         for handler in handlers:
             try:
@@ -130,7 +184,9 @@ class EventEmitter:
                 self._handler_failed(event, handler, exc)
         return True
 
-    def _deliver(self, events: list[tuple[str, Any]], peer: Any = None, identify: bool = False) -> None:
+    def _deliver(
+        self, events: list[tuple[str, Any]], peer: Any = None, identify: bool = False
+    ) -> None:
         """Hand events a peer sent to their handlers: the one dispatch path.
 
         Every owner (a server, a UDP server, a client) delivers decoded
@@ -138,7 +194,7 @@ class EventEmitter:
         data (the socket the events came from); ``None`` on a client, whose
         handlers get the data alone. With ``identify`` (``identifyPeer``), a
         dict payload's ``id`` names the peer before handlers run; the
-        :meth:`on_any` handlers see each event before its own handlers.
+        ``on_any`` handlers see each event before its own handlers.
         """
         taps = self._taps
         if not taps:
@@ -186,7 +242,10 @@ class EventEmitter:
 
     def _handler_failed(self, event: str, handler: Handler, exc: Exception) -> None:
         logger.error(
-            "handler %s for event %r raised %r", getattr(handler, "__qualname__", handler), event, exc,
+            "handler %s for event %r raised %r",
+            getattr(handler, "__qualname__", handler),
+            event,
+            exc,
             exc_info=exc,
         )
         if event == "error":

@@ -2,7 +2,7 @@
 """The compiled codec: node-ipc's framing and JSON envelope, sans I/O.
 
 This module and the pure-Python ``_framing_py`` define the same public names
-(:data:`CONTRACT`) with the same behaviour, checked by one test suite run over
+(``CONTRACT``) with the same behaviour, checked by one test suite run over
 both. Here the work a busy connection repeats for every frame is done in C:
 
 * ``EventDecoder.feed`` keeps the unfinished tail in a buffer of its own and
@@ -124,6 +124,10 @@ __all__ = [
     "EventEncoder",
 ]
 
+#: The codec implementation: ``'cython'`` (the compiled
+#: ``fastipc._framing``) or ``'python'`` (the pure-Python
+#: ``fastipc._framing_py``). ``fastipc.framing.IMPLEMENTATION`` is that of
+#: the codec it loaded; ``FASTIPC_NO_EXTENSIONS=1`` forces ``'python'``.
 IMPLEMENTATION = "cython"
 
 #: Public names both codec implementations must define.
@@ -806,6 +810,14 @@ def js_number(value):
     ``NaN`` and the infinities have no JSON form and give ``'null'`` (what
     ``JSON.stringify`` writes). ``-0.0`` gives ``'0'``, ``1.0`` gives ``'1'``,
     ``1e16`` gives ``'10000000000000000'``, ``1e21`` gives ``'1e+21'``.
+
+    Args:
+        value: the number to write.
+
+    Returns:
+        The shortest digits that read back as ``value``, laid out as
+        JavaScript lays them out: an exponent only from ``1e21`` up or below
+        ``1e-6``, and no ``.0`` on a whole number.
     """
     cdef _Out out
     if type(value) is not float:
@@ -988,7 +1000,12 @@ cdef class EventDecoder:
         return self._len
 
     def reset(self):
-        """Forget any unfinished frame."""
+        """Forget any unfinished frame.
+
+        ``pending`` becomes ``0`` and the next ``feed`` starts a new frame;
+        events already returned are not affected. ``feed`` does this itself
+        when it raises a protocol error.
+        """
         self._len = 0
         self._scan = 0
         if self._cap > 65536 and not self._busy:
@@ -1261,8 +1278,23 @@ cdef class EventEncoder:
     """Encode events under a parser profile's send-side rules.
 
     The guarded and assured profiles check what you send as node-ipc 14 does:
-    the event type's rules and ``maxMessageSize``. Takes the same arguments
-    as :class:`EventDecoder`.
+    the event type's rules and ``maxMessageSize``. It takes the same
+    arguments as [`EventDecoder`][fastipc.framing.EventDecoder], so one
+    config gives a matching pair.
+
+    Args:
+        delimiter: the frame delimiter (any non-empty string).
+        profile: ``'raw'``, ``'fast'``, ``'guarded'`` or ``'assured'``;
+            only guarded and assured check anything.
+        maxMessageSize: the largest frame in bytes (guarded, assured).
+        maxEventNameLength: the longest event type, in UTF-16 code units as
+            node-ipc counts (guarded, assured).
+        allowReservedEvents: let you send lifecycle names (guarded).
+        allowedEvents: the only event types you may send (assured;
+            required).
+
+    Raises:
+        IPCConfigError: Raised when an argument is out of range.
     """
 
     cdef _Checks _checks
@@ -1296,12 +1328,23 @@ cdef class EventEncoder:
         return self._checks.rules.profile
 
     def encode(self, type, data=OMITTED):
-        """Encode one event; see :func:`encode_event`.
+        """Encode one event as ``encode_event`` does, after the profile's checks.
+
+        Args:
+            type: the event name.
+            data: the payload. Left out, it is sent as ``{}`` (node-ipc's
+                ``undefined``); ``None`` is sent as ``null``.
+
+        Returns:
+            The frame's bytes, the delimiter included: what
+            [`encode_event`][fastipc.framing.encode_event] returns for the
+            same arguments.
 
         Raises:
             IPCProtocolError: Raised under guarded/assured when the type or
                 the frame's size breaks the profile's rules.
-            IPCEncodeError: Raised when ``data`` has no JSON form.
+            IPCEncodeError: Raised when ``data`` has no JSON form, or the
+                frame would contain the delimiter.
         """
         cdef bytes frame
         if self._check:

@@ -1,7 +1,7 @@
 """The pure-Python codec: node-ipc's framing and JSON envelope, sans I/O.
 
 This module and the compiled ``_framing`` define the same public names
-(:data:`CONTRACT`) with the same behaviour; the shared test suite runs over
+(``CONTRACT``) with the same behaviour; the shared test suite runs over
 both. It is the fallback where the extension is missing and the reference
 the compiled codec is measured against. It imports nothing about sockets,
 event loops or threads: bytes in, events out; events in, bytes out.
@@ -39,6 +39,10 @@ __all__ = [
     "js_number",
 ]
 
+#: The codec implementation: ``'cython'`` (the compiled
+#: ``fastipc._framing``) or ``'python'`` (the pure-Python
+#: ``fastipc._framing_py``). ``fastipc.framing.IMPLEMENTATION`` is that of
+#: the codec it loaded; ``FASTIPC_NO_EXTENSIONS=1`` forces ``'python'``.
 IMPLEMENTATION = "python"
 
 #: Public names both codec implementations must define.
@@ -69,6 +73,14 @@ def js_number(value: float) -> str:
     ``NaN`` and the infinities have no JSON form and give ``'null'`` (what
     ``JSON.stringify`` writes). ``-0.0`` gives ``'0'``, ``1.0`` gives ``'1'``,
     ``1e16`` gives ``'10000000000000000'``, ``1e21`` gives ``'1e+21'``.
+
+    Args:
+        value: the number to write.
+
+    Returns:
+        The shortest digits that read back as ``value``, laid out as
+        JavaScript lays them out: an exponent only from ``1e21`` up or below
+        ``1e-6``, and no ``.0`` on a whole number.
     """
     if value != value or value == _INF or value == -_INF:
         return "null"
@@ -136,9 +148,7 @@ def _key_text(key: object) -> str:
 
 def _is_array_index(key: str) -> bool:
     return (
-        len(key) <= 10
-        and _ARRAY_INDEX.fullmatch(key) is not None
-        and int(key) <= _MAX_ARRAY_INDEX
+        len(key) <= 10 and _ARRAY_INDEX.fullmatch(key) is not None and int(key) <= _MAX_ARRAY_INDEX
     )
 
 
@@ -268,7 +278,9 @@ def _needs_delimiter_check(delim: bytes) -> bool:
     return any(b >= 0x20 for b in delim)
 
 
-def encode_event(type: str, data: Any = OMITTED, delimiter: str | bytes = DEFAULT_DELIMITER) -> bytes:
+def encode_event(
+    type: str, data: Any = OMITTED, delimiter: str | bytes = DEFAULT_DELIMITER
+) -> bytes:
     """Encode one event as node-ipc frames it: ``{"type":…,"data":…}`` + delimiter.
 
     Args:
@@ -286,7 +298,9 @@ def encode_event(type: str, data: Any = OMITTED, delimiter: str | bytes = DEFAUL
         IPCConfigError: Raised when ``delimiter`` is empty or not a string.
     """
     if not isinstance(type, str):
-        raise IPCEncodeError(f"event type must be a str, got {builtins.type(type).__name__} {_short_repr(type)}")
+        raise IPCEncodeError(
+            f"event type must be a str, got {builtins.type(type).__name__} {_short_repr(type)}"
+        )
     delim = _delimiter_bytes(delimiter)
     body = b'{"type":' + _quote(type) + b',"data":' + _encode_data(data) + b"}"
     if delim != b"\f" and _needs_delimiter_check(delim) and delim in body:
@@ -439,17 +453,13 @@ class _Profile:
         allowedEvents: Iterable[str] | None,
     ) -> None:
         if profile not in PROFILES:
-            raise IPCConfigError(
-                f"parser must be one of {', '.join(PROFILES)}; got {profile!r}"
-            )
+            raise IPCConfigError(f"parser must be one of {', '.join(PROFILES)}; got {profile!r}")
         self.profile = profile
         self.guarded = profile in ("guarded", "assured")
         self.max_message_size = _check_limit(maxMessageSize, "maxMessageSize")
         self.max_event_name_length = _check_limit(maxEventNameLength, "maxEventNameLength")
         if not isinstance(allowReservedEvents, bool):
-            raise IPCConfigError(
-                f"allowReservedEvents must be a bool, got {allowReservedEvents!r}"
-            )
+            raise IPCConfigError(f"allowReservedEvents must be a bool, got {allowReservedEvents!r}")
         self.allow_reserved = allowReservedEvents and profile != "assured"
         allowed: frozenset[str] | None = None
         if allowedEvents is not None and allowedEvents is not False:  # type: ignore[comparison-overlap]
@@ -582,7 +592,12 @@ class EventDecoder:
         return len(self._buf)
 
     def reset(self) -> None:
-        """Forget any unfinished frame."""
+        """Forget any unfinished frame.
+
+        ``pending`` becomes ``0`` and the next ``feed`` starts a new frame;
+        events already returned are not affected. ``feed`` does this itself
+        when it raises a protocol error.
+        """
         self._buf = bytearray()
         self._scan = 0
 
@@ -638,8 +653,23 @@ class EventEncoder:
     """Encode events under a parser profile's send-side rules.
 
     The guarded and assured profiles check what you send as node-ipc 14 does:
-    the event type's rules and ``maxMessageSize``. Takes the same arguments
-    as :class:`EventDecoder`.
+    the event type's rules and ``maxMessageSize``. It takes the same
+    arguments as [`EventDecoder`][fastipc.framing.EventDecoder], so one
+    config gives a matching pair.
+
+    Args:
+        delimiter: the frame delimiter (any non-empty string).
+        profile: ``'raw'``, ``'fast'``, ``'guarded'`` or ``'assured'``;
+            only guarded and assured check anything.
+        maxMessageSize: the largest frame in bytes (guarded, assured).
+        maxEventNameLength: the longest event type, in UTF-16 code units as
+            node-ipc counts (guarded, assured).
+        allowReservedEvents: let you send lifecycle names (guarded).
+        allowedEvents: the only event types you may send (assured;
+            required).
+
+    Raises:
+        IPCConfigError: Raised when an argument is out of range.
     """
 
     __slots__ = ("_check", "_delim", "_delimiter", "_profile")
@@ -666,12 +696,23 @@ class EventEncoder:
         return self._profile.profile
 
     def encode(self, type: str, data: Any = OMITTED) -> bytes:
-        """Encode one event; see :func:`encode_event`.
+        """Encode one event as ``encode_event`` does, after the profile's checks.
+
+        Args:
+            type: the event name.
+            data: the payload. Left out, it is sent as ``{}`` (node-ipc's
+                ``undefined``); ``None`` is sent as ``null``.
+
+        Returns:
+            The frame's bytes, the delimiter included: what
+            [`encode_event`][fastipc.framing.encode_event] returns for the
+            same arguments.
 
         Raises:
             IPCProtocolError: Raised under guarded/assured when the type or
                 the frame's size breaks the profile's rules.
-            IPCEncodeError: Raised when ``data`` has no JSON form.
+            IPCEncodeError: Raised when ``data`` has no JSON form, or the
+                frame would contain the delimiter.
         """
         if self._check:
             self._profile.check_type(type)

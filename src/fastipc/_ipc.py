@@ -56,7 +56,13 @@ class ClientStore(MutableMapping[str, Client]):
         return f"ClientStore({list(self._clients)})"
 
 
-_COLORS = {str: "\x1b[32m", int: "\x1b[33m", float: "\x1b[33m", bool: "\x1b[33m", type(None): "\x1b[1m"}
+_COLORS = {
+    str: "\x1b[32m",
+    int: "\x1b[33m",
+    float: "\x1b[33m",
+    bool: "\x1b[33m",
+    type(None): "\x1b[1m",
+}
 
 
 class IPC:
@@ -67,7 +73,19 @@ class IPC:
     """
 
     def __init__(self) -> None:
+        #: This instance's [`Config`][fastipc.Config], node-ipc's
+        #: ``ipc.config``, with every key at its default to begin with.
+        #: Servers and clients made from this instance share it (the same
+        #: object): keys read when they are needed (a client's ``retry``,
+        #: ``maxRetries``, ``stopRetrying``, ``interface``; a server's
+        #: ``maxConnections``, ``tls``, ``unlink``, ``socketRoot`` at
+        #: ``start()``) follow later changes;
+        #: the wire settings (parser, delimiter, limits, encoding,
+        #: identifyPeer, logPayloads, sync) are fixed when each is made.
         self.config = Config()
+        #: The clients ``connectTo`` and ``connectToNet`` made, by id: a
+        #: [`ClientStore`][fastipc.ClientStore], read as ``ipc.of['world']``
+        #: or ``ipc.of.world``. ``disconnect(id)`` removes the entry.
         self.of = ClientStore()
         #: The server ``serve``/``serveNet`` made last, or ``None``.
         self.server: Server | UDPServer | None = None
@@ -79,6 +97,13 @@ class IPC:
 
         Objects are rendered to ``config.logDepth`` levels, in colour when
         ``config.logInColor``, as node-ipc's ``util.inspect`` does.
+        ``config.logger`` gets one str per call. fastipc logs its own
+        diagnostics here too (and on the ``fastipc`` logger at DEBUG).
+
+        Args:
+            *args: what to log, joined with spaces: a str as it is, any
+                other value as its ``repr``, shortened past
+                ``config.logDepth`` levels of nesting.
         """
         config = self.config
         if config.silent:
@@ -116,10 +141,15 @@ class IPC:
 
         Args:
             path: the socket path; left out, ``socketRoot + appspace + id``.
-            callback: bound to the server's ``start`` event.
+            callback: bound to the server's ``start`` event; it is called
+                with the server, or with no arguments when it takes none.
 
         Returns:
-            The server; call its ``start()``.
+            The server, also kept as ``ipc.server``; call its ``start()``.
+
+        Raises:
+            IPCConfigError: Raised when ``path`` is not a str, or the
+                config's wire settings do not fit together.
         """
         if callable(path) and callback is None:
             path, callback = None, path
@@ -137,13 +167,34 @@ class IPC:
         UDPType: Any = None,
         callback: Callback | None = None,
     ) -> Server | UDPServer:
-        """Make ``ipc.server``, a TCP (or UDP) server, with node-ipc's
-        argument overloading: ``serveNet()``, ``serveNet(cb)``,
-        ``serveNet(port, cb)``, ``serveNet(host, port, cb)``,
-        ``serveNet('udp4', cb)``, ``serveNet(port, 'udp6', cb)``, ...
+        """Make ``ipc.server``, a TCP (TLS when ``config.tls`` is set) or UDP server.
+
+        node-ipc's argument overloading applies: arguments may be left out
+        from the middle as long as the rest stay in order, as in
+        ``serveNet()``, ``serveNet(cb)``, ``serveNet(port, cb)``,
+        ``serveNet(host, port, cb)``, ``serveNet('udp4', cb)``,
+        ``serveNet(port, 'udp6', cb)``.
+
+        Args:
+            host: the address to listen on; left out,
+                ``config.networkHost``. A udp4 server given ``'::1'`` binds
+                ``'127.0.0.1'``, as node-ipc does.
+            port: the port (``0``: any free port, reported by
+                ``server.port`` once started); left out,
+                ``config.networkPort``.
+            UDPType: ``'udp4'`` or ``'udp6'`` for a
+                [`UDPServer`][fastipc.UDPServer]; left out, a TCP
+                [`Server`][fastipc.Server].
+            callback: bound to the server's ``start`` event; it is called
+                with the server, or with no arguments when it takes none.
 
         Returns:
-            The server; call its ``start()``.
+            The server, also kept as ``ipc.server``; call its ``start()``.
+
+        Raises:
+            IPCConfigError: Raised when ``host``, ``port`` or ``UDPType``
+                has the wrong type or value, or the config's wire settings
+                do not fit together.
         """
         if isinstance(host, int) and not isinstance(host, bool):
             host, port, UDPType, callback = None, host, port, UDPType
@@ -180,27 +231,42 @@ class IPC:
         self.server = server
         return server
 
+    #: The PEP 8 name of [`serveNet`][fastipc.IPC.serveNet]: the same method.
     serve_net = serveNet
 
     # ------------------------------------------------------------ clients
 
-    def connectTo(self, id: str, path: Any = None, callback: Callback | None = None) -> Client | None:
+    def connectTo(
+        self, id: str, path: Any = None, callback: Callback | None = None
+    ) -> Client | None:
         """Connect to a local-socket server as ``ipc.of[id]``.
 
         ``callback`` runs at once, before the connection can deliver any
         event, so handlers registered in it never miss ``connect``. Called
-        again for an id that is connected, it runs ``callback`` and changes
-        nothing.
+        again for an id whose client is not destroyed or disconnected
+        (connected, connecting or retrying), it runs ``callback`` and
+        changes nothing; for one that is, it starts a new client.
 
         Args:
             id: the server's id; the key in ``ipc.of``.
             path: the socket path; left out, ``socketRoot + appspace + id``.
             callback: run with no arguments, or with this ``IPC``.
+
+        Returns:
+            The client, ``ipc.of[id]``; it connects in the background
+            (await its ``wait_connected()``, or handle ``connect``).
+
+        Raises:
+            IPCConfigError: Raised when ``id`` is empty, ``path`` is not a
+                str, or the config's wire settings do not fit together.
         """
         if callable(path) and callback is None:
             path, callback = None, path
         if not id:
-            self._library_log("Service id required", "Requested service connection without specifying service id. Aborting connection attempt")
+            self._library_log(
+                "Service id required",
+                "Requested service connection without specifying service id. Aborting connection attempt",
+            )
             raise IPCConfigError("connectTo(id) needs a service id")
         path = self._local_path(path, "connectTo path", "Service", id, "id")
         return self._connect(id, callback, path)
@@ -221,9 +287,39 @@ class IPC:
     def connectToNet(
         self, id: str, host: Any = None, port: Any = None, callback: Callback | None = None
     ) -> Client | None:
-        """Connect to a TCP server as ``ipc.of[id]``, with node-ipc's argument
-        overloading: ``connectToNet(id)``, ``connectToNet(id, cb)``,
-        ``connectToNet(id, port, cb)``, ``connectToNet(id, host, port, cb)``.
+        """Connect to a TCP server (TLS when ``config.tls`` is set) as ``ipc.of[id]``.
+
+        node-ipc's argument overloading applies: ``connectToNet(id)``,
+        ``connectToNet(id, cb)``, ``connectToNet(id, port, cb)``,
+        ``connectToNet(id, host, port, cb)``. ``callback`` runs at once,
+        before the connection can deliver any event, as with
+        [`connectTo`][fastipc.IPC.connectTo], and a second call for an id
+        whose client is not destroyed or disconnected runs ``callback`` and
+        changes nothing. TLS files and the assured profile's rules are
+        checked before it connects; when they fail, the client is left in
+        ``ipc.of``, destroyed, and the error is raised.
+
+        Args:
+            id: the server's id; the key in ``ipc.of``.
+            host: the server's address; left out, ``config.networkHost``.
+            port: the server's port; left out, ``config.networkPort``.
+            callback: run with no arguments, or with this ``IPC``.
+
+        Returns:
+            The client, ``ipc.of[id]``; it connects in the background
+            (await its ``wait_connected()``, or handle ``connect``).
+
+        Raises:
+            IPCConfigError: Raised when ``id`` is empty, ``host`` or
+                ``port`` has the wrong type or value, or the config's wire
+                settings do not fit together.
+            TLSConfigurationError: Raised when the TLS files or options are
+                wrong.
+            AssuredTransportError: Raised under ``parser='assured'`` without
+                ``config.tls``.
+            AssuredTLSError: Raised under ``parser='assured'`` without a
+                client key and certificate, a trusted CA and
+                ``rejectUnauthorized=True``.
         """
         if not id:
             raise IPCConfigError("connectToNet(id) needs a service id")
@@ -243,7 +339,10 @@ class IPC:
             raise IPCConfigError(f"connectToNet port must be an int in 1..65535, got {port!r}")
         return self._connect(id, callback, host, port)
 
+    #: The PEP 8 name of [`connectTo`][fastipc.IPC.connectTo]: the same method.
     connect_to = connectTo
+    #: The PEP 8 name of [`connectToNet`][fastipc.IPC.connectToNet]: the same
+    #: method.
     connect_to_net = connectToNet
 
     def _connect(
@@ -252,7 +351,9 @@ class IPC:
         existing = self.of.get(id)
         if existing is not None:
             if not existing.destroyed and not existing.explicitlyDisconnected:
-                self._library_log("Already Connected to", id, "- So executing success without connection")
+                self._library_log(
+                    "Already Connected to", id, "- So executing success without connection"
+                )
                 if callback is not None:
                     _call_back(callback, self)
                 return existing
@@ -267,7 +368,17 @@ class IPC:
         return client
 
     def disconnect(self, id: str) -> None:
-        """Close ``ipc.of[id]`` for good and remove it; no retry follows."""
+        """Close ``ipc.of[id]`` for good and remove it; no retry follows.
+
+        As node-ipc (14 and 9.2.1) does, the client's handlers are removed
+        first: a disconnect you asked for fires no ``disconnect`` or
+        ``destroy`` of its own. It returns at once; the connection closes
+        on the event loop (await the client's ``wait_closed()`` for that).
+        Does nothing when ``ipc.of`` has no ``id``.
+
+        Args:
+            id: the server's id, the key in ``ipc.of``.
+        """
         client = self.of.pop(id, None)
         if client is not None:
             client._disconnect()
@@ -303,5 +414,6 @@ def _no_args(callback: Callback) -> Callback:
     return lambda server: callback()
 
 
-#: The default instance.
+#: The default instance, as ``require('node-ipc')`` gives in Node; make
+#: others with ``IPC()``.
 ipc = IPC()

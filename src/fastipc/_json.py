@@ -68,9 +68,7 @@ def _parse_int(text: str) -> int | float:
     return float(text)
 
 
-_stdlib_decoder = _stdlib_json.JSONDecoder(
-    parse_constant=_reject_constant, parse_int=_parse_int
-)
+_stdlib_decoder = _stdlib_json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def _stdlib_loads(data: bytes | bytearray | memoryview) -> Any:

@@ -99,8 +99,8 @@ background_loop = _BackgroundLoop()
 class LoopHandle:
     """The loop one server or client lives on, and how to reach it.
 
-    Holds the background thread open from :meth:`acquire` until
-    :meth:`release`, when it is the background loop.
+    Holds the background thread open from ``acquire`` until
+    ``release``, when it is the background loop.
     """
 
     __slots__ = ("_released", "background", "loop", "thread_id")
@@ -128,7 +128,9 @@ class LoopHandle:
         else:
             self.loop.call_soon_threadsafe(fn, *args)
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T] | asyncio.Task[T]:
+    def submit(
+        self, coro: Coroutine[Any, Any, T]
+    ) -> concurrent.futures.Future[T] | asyncio.Task[T]:
         """Start ``coro`` on the loop from any thread."""
         if threading.get_ident() == self.thread_id:
             return self.loop.create_task(coro)

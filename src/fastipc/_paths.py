@@ -44,7 +44,9 @@ def prepare_socket_root(root: str, path: str, secure: bool) -> None:
         return
     info = os.lstat(root)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise SocketRootError(f"socketRoot {root!r} must be a real directory, not a symlink or file")
+        raise SocketRootError(
+            f"socketRoot {root!r} must be a real directory, not a symlink or file"
+        )
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise SocketRootError(
             f"socketRoot {root!r} must be owned by the current user (uid {os.getuid()}), "

@@ -34,8 +34,10 @@ class IPCSocket(Peer):
     """One client's connection, as server handlers receive it.
 
     Emit to it with ``socket.emit(type, data)`` (or ``server.emit(socket,
-    type, data)``), close it with :meth:`destroy`. ``id`` is the peer's id
-    when ``identifyPeer`` is on and the peer sent one.
+    type, data)``), close it with [`destroy()`][fastipc.IPCSocket.destroy].
+    ``id`` is the peer's id when ``identifyPeer`` is on and the peer sent
+    one. The server makes one per accepted connection and keeps it in
+    [`server.sockets`][fastipc.Server.sockets] while it is open.
     """
 
     __slots__ = ("_conn",)
@@ -52,20 +54,53 @@ class IPCSocket(Peer):
 
     @property
     def pendingBytes(self) -> int:
-        """Bytes sent to this client that it has not taken yet: queued by
-        fastipc and in the transport's write buffer (what
-        ``maxPendingBytes`` bounds under guarded and assured)."""
+        """Bytes sent to this client that it has not taken yet.
+
+        What fastipc queued and what waits in the transport's write buffer,
+        not the kernel's socket buffer: what ``maxPendingBytes`` bounds
+        under guarded and assured. ``0`` once the connection is closed.
+        """
         return self._conn.pending_bytes
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """What the transport knows about the connection, as asyncio's
-        ``get_extra_info``: ``'peername'``, ``'sockname'``, and over TLS
-        ``'peercert'``, ``'cipher'``, ``'ssl_object'``; ``default`` when
-        unknown or closed."""
+        """What the transport knows about the connection, as asyncio's ``get_extra_info``.
+
+        Args:
+            name: the key: ``'peername'``, ``'sockname'``, ``'socket'``,
+                and over TLS ``'peercert'``, ``'cipher'``,
+                ``'ssl_object'``; any key the asyncio transport knows.
+            default: what to return when the transport does not know
+                ``name``.
+
+        Returns:
+            The transport's value for ``name`` (asyncio's transports still
+            answer after the connection closed), else ``default``.
+        """
         return self._conn.get_extra_info(name, default)
 
     def emit(self, type: Any, data: Any = OMITTED) -> bool:
-        """Send an event to this client; see :meth:`Server.emit`."""
+        """Send an event to this client: ``server.emit(socket, type, data)``.
+
+        See [`Server.emit`][fastipc.Server.emit]; may be called from any
+        thread.
+
+        Args:
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+
+        Returns:
+            ``True`` when the frame was handed on and the client keeps up;
+            ``False`` when the connection is closed (an ``error`` event
+            says so), or is behind (inside a loop, ``await
+            socket.drain()``).
+
+        Raises:
+            IPCEncodeError: Raised when the data has no JSON form.
+            IPCProtocolError: Raised under guarded/assured when the event
+                breaks the profile's rules.
+        """
         server = self._server
         if server._plain:
             conn = self._conn
@@ -78,7 +113,15 @@ class IPCSocket(Peer):
         self._server._loop_call(self._conn.close, True)
 
     async def drain(self) -> None:
-        """Wait until this client has taken what was sent to it."""
+        """Wait until this client has taken enough of what was sent to it.
+
+        Returns once the connection is no longer behind: the transport's
+        write buffer has drained below its low-water mark (asyncio's
+        ``resume_writing``). Returns at once when the connection is not
+        behind or is closed; it does not raise. Await it on the event loop
+        the server runs on (in a handler's coroutine, or in the coroutine
+        that started the server); use it after ``emit`` returned ``False``.
+        """
         await self._conn.drain()
 
     def __repr__(self) -> str:
@@ -100,7 +143,22 @@ class Server(ServerBase[IPCSocket]):
     """
 
     def __init__(self, config: Config, path: str, port: int | None = None, log: Any = None) -> None:
-        """``path`` is the socket path, or the host when ``port`` is given."""
+        """Made by ``ipc.serve`` and ``ipc.serveNet``; you do not make one yourself.
+
+        Args:
+            config: the ``ipc.config`` to share; its wire settings are
+                checked and fixed now.
+            path: the socket path, or the host when ``port`` is given.
+            port: the TCP port (``0``: any free port); ``None`` for a local
+                socket.
+            log: where fastipc's diagnostics go (``ipc.log``); ``None`` for
+                nowhere.
+
+        Raises:
+            IPCConfigError: Raised when the config's wire settings do not
+                fit together (for example ``parser='assured'`` without
+                ``allowedEvents``).
+        """
         super().__init__(config, path, port, log)
         wire = self._wire
         # node-ipc hands maxConnections to its net.Server at start()
@@ -128,21 +186,29 @@ class Server(ServerBase[IPCSocket]):
 
         From synchronous code this returns once the server listens and
         raises what stopped it from listening; inside a running event loop it
-        returns at once (await :meth:`wait_started`).
+        returns at once (await [`wait_started()`][fastipc.Server.wait_started]).
 
         Args:
             sock: a socket that already listens, to serve on instead of
                 binding ``path`` or ``host:port``: the pre-fork pattern,
                 where a parent binds once and forked workers each serve the
                 socket they inherited. The path is then neither prepared,
-                unlinked nor removed on :meth:`stop`.
+                unlinked nor removed on [`stop()`][fastipc.Server.stop].
 
         Raises:
             IPCError: Raised when the server is already started, or has no path.
-            SocketRootError: Raised when the socket root is unsafe.
+            SocketRootError: Raised when the socket root is unsafe, or, under
+                ``parser='assured'``, the local socket does not sit directly
+                inside a secure ``socketRoot``.
             UnlinkNotSocketError: Raised when the path exists and is not a
                 socket.
             TLSConfigurationError: Raised when the TLS files or options are wrong.
+            AssuredTransportError: Raised under ``parser='assured'`` for a
+                network server without ``config.tls``, or a named pipe
+                readable or writable by everyone.
+            AssuredTLSError: Raised under ``parser='assured'`` without a
+                trusted client CA, ``requestCert`` and
+                ``rejectUnauthorized``.
             OSError: Raised (synchronous callers) when listening failed.
         """
         super().start(sock)
@@ -226,7 +292,9 @@ class Server(ServerBase[IPCSocket]):
         self._log("server error", error)
         resource = error.errno in RESOURCE_ERRORS
         logger.warning(
-            "server on %s cannot accept connections: %s%s", self._where(), error,
+            "server on %s cannot accept connections: %s%s",
+            self._where(),
+            error,
             "; accepting pauses and resumes once resources are free" if resource else "",
         )
         self._dispatch_quietly(error)
@@ -245,10 +313,14 @@ class Server(ServerBase[IPCSocket]):
         if self._ssl is not None:
             logger.warning(
                 "refused a TLS client on %s: handshake failed: %r (a client that does not "
-                "trust this server's certificate hangs up like this)", self._where(), error,
+                "trust this server's certificate hangs up like this)",
+                self._where(),
+                error,
             )
         else:
-            logger.warning("a client connection to %s failed during set-up: %r", self._where(), error)
+            logger.warning(
+                "a client connection to %s failed during set-up: %r", self._where(), error
+            )
 
     def _dispatch_quietly(self, error: BaseException) -> None:
         # an 'error' event for something already logged: no second log line
@@ -292,7 +364,9 @@ class Server(ServerBase[IPCSocket]):
             return
         if len(self.sockets) >= self._max_connections:
             self._log("refusing connection: maxConnections", self._max_connections, "reached")
-            logger.warning("refused a connection: maxConnections (%s) reached", self._max_connections)
+            logger.warning(
+                "refused a connection: maxConnections (%s) reached", self._max_connections
+            )
             conn.close(abort=True)
             return
         sock = IPCSocket(self, conn)
@@ -341,11 +415,28 @@ class Server(ServerBase[IPCSocket]):
         """Send one event to one client: ``emit(socket, type, data)``.
 
         In raw mode send bytes instead: ``emit(socket, payload)``, where a
-        ``str`` payload is encoded with ``config.encoding``.
+        ``str`` payload is encoded with ``config.encoding``. May be called
+        from any thread; from a thread other than the loop's it blocks while
+        the client is behind (not under guarded/assured, where
+        ``maxPendingBytes`` applies instead).
+
+        Args:
+            socket: the client's [`IPCSocket`][fastipc.IPCSocket], as a
+                handler received it or from ``server.sockets``.
+            type: the event name; in raw mode, the payload (bytes, a str,
+                or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
 
         Returns:
-            ``False`` when the client is closed, or is behind and the
-            connection is paused (inside a loop, ``await socket.drain()``).
+            ``True`` when the frame was handed on and the client keeps up.
+            ``False`` when the client is closed (an ``error`` event with
+            [`IPCNotConnectedError`][fastipc.IPCNotConnectedError] says so),
+            when it is behind and the connection is paused (inside a loop,
+            ``await socket.drain()``), or when, under guarded/assured, the
+            frame would take it past ``maxPendingBytes``: that connection is
+            then closed with a
+            [`BackpressureError`][fastipc.BackpressureError] ``error`` event.
 
         Raises:
             IPCEncodeError: Raised when the data has no JSON form.
@@ -358,7 +449,9 @@ class Server(ServerBase[IPCSocket]):
                 return conn.write(self._encode(type, data))  # the hot path
         frame = self._outgoing(type, data, "dispatching event to socket")
         if socket._conn.closed:
-            self._dispatch("error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed"))
+            self._dispatch(
+                "error", IPCNotConnectedError(f"cannot emit to {socket!r}: it is closed")
+            )
             return False
         return self._write(socket._conn, frame)
 
@@ -372,10 +465,23 @@ class Server(ServerBase[IPCSocket]):
     def broadcast(self, type: Any, data: Any = OMITTED) -> bool:
         """Send one event to every connected client; it is encoded once.
 
-        In raw mode: ``broadcast(payload)``.
+        In raw mode: ``broadcast(payload)``. May be called from any thread.
+
+        Args:
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
 
         Returns:
-            ``False`` when any client is behind.
+            ``True`` when every client keeps up (also when there is none);
+            ``False`` when any client is behind, or, under guarded/assured,
+            was closed for exceeding ``maxPendingBytes``.
+
+        Raises:
+            IPCEncodeError: Raised when the data has no JSON form.
+            IPCProtocolError: Raised under guarded/assured when the event
+                breaks the profile's rules.
         """
         frame = self._outgoing(type, data, "broadcasting event")
         ok = True
@@ -386,4 +492,3 @@ class Server(ServerBase[IPCSocket]):
 
     def __repr__(self) -> str:
         return f"<fastipc.Server {self._where()} clients={len(self.sockets)} listening={self.listening}>"
-

@@ -1,12 +1,12 @@
 """What every server shares, stream or UDP: config, codec and lifecycle.
 
-:class:`ServerBase` holds the parts of ``ipc.server`` that do not depend on
+``ServerBase`` holds the parts of ``ipc.server`` that do not depend on
 the transport: the shared config and its snapshot of wire settings, the
 encoder, ``start``/``stop`` on the right loop, and ``wait_started`` and
-``wait_closed``. :class:`~fastipc._server.Server` (Unix sockets, TCP, TLS,
-named pipes) and :class:`~fastipc._udp.UDPServer` (udp4, udp6) build on it
-and add what their transport needs. :class:`Peer` is what both hand their
-handlers: one client connection, or one UDP sender.
+``wait_closed``. ``Server`` (``_server.py``: Unix sockets, TCP, TLS, named
+pipes) and ``UDPServer`` (``_udp.py``: udp4, udp6) build on it and add what
+their transport needs. ``Peer`` is what both hand their handlers: one client
+connection, or one UDP sender.
 """
 
 from __future__ import annotations
@@ -31,53 +31,84 @@ P = TypeVar("P", bound="Peer")
 class Peer:
     """A peer as a server's handlers receive it: a connection or a UDP sender.
 
-    Attributes:
-        id: the peer's id when ``identifyPeer`` is on and it sent one
-            (a dict payload with an ``id``), else ``False``.
-        remoteAddress: the peer's IP address over TCP, TLS and UDP, else
-            ``None``.
-        remotePort: the peer's port over TCP, TLS and UDP, else ``None``.
-        remoteFamily: ``'IPv4'`` or ``'IPv6'`` over TCP, TLS and UDP, else
-            ``None``.
-        peerPid: the peer's process id as the OS reports it, over a Unix
-            socket (``SO_PEERCRED``) or a named pipe; else ``None``.
+    Its attributes (``id``, ``peerPid``, ``remoteAddress``, ``remotePort``,
+    ``remoteFamily``) are documented with ``#:`` comments where they are
+    set, so the reference shows them on ``IPCSocket`` and ``UDPPeer``.
     """
 
-    __slots__ = ("__weakref__", "_server", "id", "peerPid", "remoteAddress", "remoteFamily", "remotePort")
+    __slots__ = (
+        "__weakref__",
+        "_server",
+        "id",
+        "peerPid",
+        "remoteAddress",
+        "remoteFamily",
+        "remotePort",
+    )
 
     def __init__(self, server: Any, address: Any, pid: int | None = None) -> None:
         self._server = server
+        #: The peer's id when ``identifyPeer`` is on and it sent one (the
+        #: ``id`` of a dict payload, taken before that event's handlers
+        #: run), else ``False``. A stream server's ``socket.disconnected``
+        #: handlers get it as ``destroyedSocketID``.
         self.id: Any = False
+        #: The peer's process id as the OS reports it, over a Unix socket
+        #: (``SO_PEERCRED``, Linux) or a named pipe; else ``None`` (TCP,
+        #: TLS, UDP, or an OS that does not tell).
         self.peerPid: int | None = pid
         if isinstance(address, tuple) and len(address) >= 2:
+            #: The peer's IP address over TCP, TLS and UDP; ``None`` over a
+            #: Unix socket or a named pipe.
             self.remoteAddress: str | None = address[0]
+            #: The peer's port over TCP, TLS and UDP; ``None`` over a Unix
+            #: socket or a named pipe.
             self.remotePort: int | None = address[1]
+            #: ``'IPv4'`` or ``'IPv6'`` over TCP, TLS and UDP; ``None`` over
+            #: a Unix socket or a named pipe.
             self.remoteFamily: str | None = "IPv6" if len(address) == 4 else "IPv4"
         else:
             self.remoteAddress = self.remotePort = self.remoteFamily = None
 
     def emit(self, type: Any, data: Any = OMITTED) -> bool:
-        """Send an event to this peer: ``server.emit(peer, type, data)``."""
+        """Send an event to this peer: ``server.emit(peer, type, data)``.
+
+        Args:
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+
+        Returns:
+            What the server's ``emit`` returns (for a UDP peer, see
+            [`UDPServer.emit`][fastipc.UDPServer.emit]): ``False`` when
+            nothing was sent or the peer is behind.
+
+        Raises:
+            IPCEncodeError: Raised when the data has no JSON form.
+            IPCProtocolError: Raised under guarded/assured when the event
+                breaks the profile's rules.
+        """
         return bool(self._server.emit(self, type, data))
 
 
 class ServerBase(EventEmitter, Generic[P]):
     """The lifecycle and codec every node-ipc server shares.
 
-    Subclasses provide :meth:`_prepare` (checks and set-up on the caller's
-    thread, before anything listens), :meth:`_open` (listen or bind, on the
-    loop), :meth:`_announce` (the events once listening), :meth:`_shutdown`
-    (close everything, on the loop) and ``listening``.
+    Subclasses provide ``_prepare`` (checks and set-up on the caller's
+    thread, before anything listens), ``_open`` (listen or bind, on the
+    loop), ``_announce`` (the events once listening), ``_shutdown`` (close
+    everything, on the loop) and ``listening``.
     """
 
     def __init__(self, config: Config, where: str, port: int | None, log: Any) -> None:
         super().__init__()
-        #: The ``ipc.config`` this server shares with its ``IPC``: as in
-        #: node-ipc, ``start()`` reads the keys about listening
-        #: (``maxConnections``, ``tls``, ``unlink``, ``socketRoot``, ...)
-        #: when it runs. The wire settings (parser, delimiter, limits,
-        #: encoding, identifyPeer, logPayloads) are fixed when the server is
-        #: made, as node-ipc makes its parser then.
+        #: The ``ipc.config`` this server shares with its ``IPC`` (the same
+        #: object, not a copy): as in node-ipc, ``start()`` reads the keys
+        #: about listening (``maxConnections``, ``tls``, ``unlink``,
+        #: ``socketRoot``, ...) when it runs. The wire settings (parser,
+        #: delimiter, limits, encoding, identifyPeer, logPayloads) are fixed
+        #: when the server is made, as node-ipc makes its parser then.
         self.config = config
         self._wire = wire = Wire(config)
         #: The socket path, or the host of a network server.
@@ -153,8 +184,16 @@ class ServerBase(EventEmitter, Generic[P]):
     async def wait_started(self) -> None:
         """Wait until the server listens; raise what stopped it from listening.
 
+        The async counterpart of a synchronous ``start()``: inside a running
+        event loop ``start()`` returns at once, and this waits for the
+        outcome. It may be awaited from any thread or event loop, by any
+        number of callers; cancelling one wait cancels nothing else.
+
         Raises:
-            IPCError: Raised when :meth:`start` was not called.
+            IPCError: Raised when ``start()`` was not called.
+            OSError: Raised when listening failed, for example when the
+                address is in use. Any other error that stopped the server
+                from listening is raised as it is.
         """
         started = self._started
         if started is None:
@@ -162,11 +201,16 @@ class ServerBase(EventEmitter, Generic[P]):
         await _settled(started)
 
     def stop(self) -> None:
-        """Close every connection and stop listening.
+        """Stop listening and let go of every peer.
 
-        From synchronous code this returns once everything is closed, and
-        the background loop thread is released; inside a running loop it
-        returns at once (await :meth:`wait_closed`).
+        A stream server closes each client's connection at once (handlers
+        get ``close``, not ``socket.disconnected``) and removes the socket
+        file it made; a UDP server closes its socket and forgets the peers
+        it heard from. From synchronous code this returns once everything is
+        closed, and the background loop thread is released; inside a running
+        loop it returns at once (await ``wait_closed()``), and what goes
+        wrong while closing reaches the ``error`` handlers. Calling it again,
+        or before ``start()``, does nothing.
         """
         handle = self._handle
         if handle is None or self._stopped:
@@ -190,8 +234,11 @@ class ServerBase(EventEmitter, Generic[P]):
             self._dispatch("error", future.exception())
 
     async def wait_closed(self) -> None:
-        """Wait until :meth:`stop` has closed everything; at once when the
-        server is not started."""
+        """Wait until ``stop()`` has closed everything.
+
+        Returns at once when the server is not started (or is stopped
+        already). It may be awaited from any thread or event loop.
+        """
         closed = self._closed
         if closed is None or self._handle is None:
             return

@@ -2,7 +2,7 @@
 
 ``config.tls`` takes node-ipc's keys. Every file is read and every PEM is
 loaded when the server starts or the client begins connecting, so a
-misconfiguration raises :class:`~fastipc.TLSConfigurationError` (naming the
+misconfiguration raises ``TLSConfigurationError`` (naming the
 key and the file) before anything listens or connects, as node-ipc 14 throws
 from ``start()``/``connectToNet()``.
 

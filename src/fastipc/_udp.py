@@ -3,8 +3,8 @@
 UDP has no connections, so a UDP server is client and server at once: it
 binds a port to receive on and sends to any ``{'address', 'port'}``. Peers
 are learnt from the datagrams that arrive, as node-ipc 14 learns them: each
-sender becomes a :class:`UDPPeer` in ``server.sockets``, which handlers get
-with every event, and which ``broadcast`` sends to.
+sender becomes a ``UDPPeer`` in ``server.sockets``, which handlers get with
+every event, and which ``broadcast`` sends to.
 """
 
 from __future__ import annotations
@@ -41,13 +41,11 @@ class UDPPeer(Peer):
     Handlers get it with every event; emit back with ``peer.emit(type,
     data)`` or ``server.emit(peer, type, data)``. It compares equal to any
     peer, and any mapping, with the same ``address`` and ``port``, and can be
-    read like node-ipc's rinfo object: ``peer['address']``, ``peer['port']``.
-
-    Attributes:
-        address: the sender's IP address.
-        port: the sender's port.
-        family: ``'IPv4'`` or ``'IPv6'``.
-        id: the peer's ``data.id`` under ``identifyPeer``, else ``False``.
+    read like node-ipc's rinfo object: ``peer['address']``, ``peer['port']``,
+    ``peer['family']``, ``peer['id']``. The server makes one per sender
+    address and port and keeps it in
+    [`server.sockets`][fastipc.UDPServer.sockets] until the server stops or
+    [`destroy()`][fastipc.UDPPeer.destroy] forgets it.
     """
 
     __slots__ = ("_addr", "address", "family", "port")
@@ -56,8 +54,14 @@ class UDPPeer(Peer):
         super().__init__(server, addr)
         self._server: UDPServer = server
         self._addr = addr
+        #: The sender's IP address, as in node-ipc's rinfo
+        #: (``remoteAddress`` holds the same).
         self.address: str = addr[0]
+        #: The sender's port, as in node-ipc's rinfo (``remotePort`` holds
+        #: the same).
         self.port: int = addr[1]
+        #: ``'IPv4'`` or ``'IPv6'``, as in node-ipc's rinfo
+        #: (``remoteFamily`` holds the same).
         self.family = "IPv6" if len(addr) == 4 else "IPv4"
 
     @property
@@ -78,6 +82,15 @@ class UDPPeer(Peer):
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
+        """Read a field as from node-ipc's rinfo object, as ``dict.get`` does.
+
+        Args:
+            key: ``'address'``, ``'port'``, ``'family'`` or ``'id'``.
+            default: what to return for any other key.
+
+        Returns:
+            The attribute of that name, or ``default``.
+        """
         try:
             return self[key]
         except KeyError:
@@ -106,23 +119,42 @@ class UDPServer(ServerBase[UDPPeer]):
     publishes its dgram socket), ``start``, every application event
     (handlers get ``data, peer``), ``data`` in raw mode (``bytes, peer``)
     and ``error``: a datagram that breaks the protocol is dropped and
-    reported as an :class:`~fastipc.IPCProtocolError` with its code, the
-    server keeps serving every peer, that one included.
-
-    Attributes:
-        sockets: every :class:`UDPPeer` heard from, in order of first contact.
-        transport: the bound ``asyncio.DatagramTransport`` while started.
-        udp4, udp6: which family this server binds, as in node-ipc.
+    reported as an [`IPCProtocolError`][fastipc.IPCProtocolError] with its
+    code, the server keeps serving every peer, that one included.
+    [`sockets`][fastipc.UDPServer.sockets] holds every
+    [`UDPPeer`][fastipc.UDPPeer] heard from, in order of first contact.
     """
 
     def __init__(self, config: Config, host: str, port: int, UDPType: str, log: Any = None) -> None:
+        """Made by ``ipc.serveNet`` with a ``UDPType``; you do not make one yourself.
+
+        Args:
+            config: the ``ipc.config`` to share; its wire settings are
+                checked and fixed now.
+            host: the address to bind.
+            port: the port to bind (``0``: any free port).
+            UDPType: ``'udp4'`` or ``'udp6'``.
+            log: where fastipc's diagnostics go (``ipc.log``); ``None`` for
+                nowhere.
+
+        Raises:
+            IPCConfigError: Raised when ``UDPType`` is neither, or the
+                config's wire settings do not fit together.
+        """
         super().__init__(config, host, port, log)
         if UDPType not in ("udp4", "udp6"):
             raise IPCConfigError(f"UDPType must be 'udp4' or 'udp6', got {UDPType!r}")
+        #: ``'udp4'`` or ``'udp6'``: the socket type, as given to ``serveNet``.
         self.UDPType = UDPType
+        #: ``True`` for a udp4 server, as node-ipc's ``server.udp4``.
         self.udp4 = UDPType == "udp4"
+        #: ``True`` for a udp6 server, as node-ipc's ``server.udp6``.
         self.udp6 = not self.udp4
+        #: The address family bound: ``socket.AF_INET`` (udp4) or
+        #: ``socket.AF_INET6`` (udp6).
         self.family = _socket.AF_INET if self.udp4 else _socket.AF_INET6
+        #: The bound ``asyncio.DatagramTransport`` while the server is
+        #: started, else ``None``.
         self.transport: asyncio.DatagramTransport | None = None
         self._protocol: DatagramProtocol | None = None
         self._sock: _socket.socket | None = None
@@ -143,13 +175,15 @@ class UDPServer(ServerBase[UDPPeer]):
 
         From synchronous code this returns once the socket is bound and
         raises what stopped it from binding; inside a running event loop it
-        returns at once (await :meth:`wait_started`).
+        returns at once (await
+        [`wait_started()`][fastipc.UDPServer.wait_started]).
 
         Args:
             sock: a UDP socket that is already bound, to receive on instead
                 of binding ``host:port``.
 
         Raises:
+            IPCError: Raised when the server is already started.
             AssuredTransportError: Raised under ``parser='assured'``: node-ipc
                 allows no UDP there, it needs mutually authenticated TLS.
             OSError: Raised (synchronous callers) when binding failed, for
@@ -256,18 +290,32 @@ class UDPServer(ServerBase[UDPPeer]):
     def emit(self, socket: Any, type: Any, data: Any = OMITTED) -> bool:
         """Send one event in one datagram: ``emit(target, type, data)``.
 
-        ``target`` is a :class:`UDPPeer` a handler got, a mapping
-        ``{'address': a, 'port': p}`` (a host name is resolved, as node's
-        dgram does) or a ``(host, port)`` tuple. As in node-ipc, a target
-        without an address or a port broadcasts to every known peer instead.
-        In raw mode send bytes instead: ``emit(target, payload)``.
+        As in node-ipc, a target without an address or a port broadcasts to
+        every known peer instead. In raw mode send bytes instead:
+        ``emit(target, payload)``. May be called from any thread; the
+        datagram is handed to the kernel on the event loop, and what fails
+        there (a host name that does not resolve, an unreachable address)
+        is an ``error`` event.
+
+        Args:
+            socket: the target: a [`UDPPeer`][fastipc.UDPPeer] a handler
+                got, a mapping ``{'address': a, 'port': p}`` (a host name
+                is resolved, as node's dgram does) or a ``(host, port)``
+                tuple.
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
 
         Returns:
-            ``False`` when nothing was sent: the server is not started, or
-            the datagram is larger than UDP allows (also an ``error`` event).
+            ``True`` when the datagram was handed on to be sent. ``False``
+            when nothing was sent: the server is not started, or the
+            datagram is larger than UDP allows (each also an ``error``
+            event).
 
         Raises:
-            IPCConfigError: Raised when ``target`` is none of the above.
+            IPCConfigError: Raised when ``socket`` is none of those, or its
+                address is not a str or its port not an int in 1..65535.
             IPCEncodeError: Raised when the data has no JSON form.
             IPCProtocolError: Raised under guarded when the event breaks the
                 profile's rules.
@@ -286,7 +334,24 @@ class UDPServer(ServerBase[UDPPeer]):
     def broadcast(self, type: Any, data: Any = OMITTED) -> bool:
         """Send one event to every known peer; it is encoded once.
 
-        In raw mode: ``broadcast(payload)``.
+        In raw mode: ``broadcast(payload)``. May be called from any thread.
+
+        Args:
+            type: the event name; in raw mode, the payload (bytes, a str
+                encoded with ``config.encoding``, or a list of ints).
+            data: the event's data. Left out, it is sent as ``{}``
+                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+
+        Returns:
+            ``True`` when a datagram was handed on for every peer (also
+            when there is none: a server that is not started knows no
+            peer); ``False`` when the datagram is larger than UDP allows (an
+            ``error`` event per peer says so).
+
+        Raises:
+            IPCEncodeError: Raised when the data has no JSON form.
+            IPCProtocolError: Raised under guarded when the event breaks the
+                profile's rules.
         """
         frame = self._outgoing(type, data, "broadcasting event")
         return self._send_all(frame)
@@ -407,7 +472,7 @@ class UDPServer(ServerBase[UDPPeer]):
 
 
 def _target(socket: Any) -> tuple[Any, Any]:
-    """``(address, port)`` of an emit target that is not a :class:`UDPPeer`."""
+    """``(address, port)`` of an emit target that is not a ``UDPPeer``."""
     if isinstance(socket, Mapping):
         address, port = socket.get("address"), socket.get("port")
     elif isinstance(socket, tuple) and len(socket) >= 2:

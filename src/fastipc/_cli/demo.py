@@ -1,7 +1,7 @@
 """``fastipc demo``: a server and worker processes; messages per second.
 
 The demo serves the id ``demo`` and starts ``--workers`` processes of
-``python -m fastipc demo-worker`` (:mod:`.worker`). Once every worker said
+``python -m fastipc demo-worker`` (``worker``). Once every worker said
 ``ready``, it broadcasts ``go``, answers each ``request`` with a ``reply``,
 prints the rate every second for ``--seconds``, then broadcasts ``stop`` and
 prints the total.

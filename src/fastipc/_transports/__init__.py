@@ -1,10 +1,10 @@
 """Transports: bytes in and out over sockets and pipes, no JSON.
 
-:mod:`.endpoint` decides which stream transport a server or client gets;
-:mod:`.stream` drives a connection, :mod:`.udp` a datagram socket,
-:mod:`.listener` accepts on Unix and TCP sockets, :mod:`.winpipe` serves
+``endpoint`` decides which stream transport a server or client gets;
+``stream`` drives a connection, ``udp`` a datagram socket,
+``listener`` accepts on Unix and TCP sockets, ``winpipe`` serves
 and connects Windows named pipes. Each is handed a codec decoder that
-satisfies :class:`Decoder`.
+satisfies ``Decoder``.
 """
 
 from __future__ import annotations

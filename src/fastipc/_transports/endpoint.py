@@ -2,10 +2,10 @@
 
 A node-ipc address is a local socket path (a Unix socket; a named pipe on
 Windows) or a host and port (TCP, or TLS when there is a context).
-:func:`listen` and :func:`connect` take an :class:`Endpoint` and open the
+``listen`` and ``connect`` take an ``Endpoint`` and open the
 transport it names: servers and clients never branch on the platform or the
 address kind themselves. Whatever is opened is driven by a
-:class:`~fastipc._transports.stream.StreamProtocol` from the owner's factory.
+``StreamProtocol`` from the owner's factory.
 
 This module knows nothing of JSON nor of config keys: its callers translate
 config into the arguments here.
@@ -30,7 +30,7 @@ from .winpipe import PipeServer, connect_pipe, start_pipe_server
 __all__ = ["Endpoint", "Serving", "connect", "listen"]
 
 Factory = Callable[[], asyncio.Protocol]
-#: What :func:`listen` returns: something with ``close()``, ``wait_closed()``
+#: What ``listen`` returns: something with ``close()``, ``wait_closed()``
 #: and ``is_serving()``.
 Serving = Listener | PipeServer | asyncio.AbstractServer
 
@@ -70,7 +70,7 @@ class Endpoint:
 
 @dataclass
 class ListenOptions:
-    """How a server listens, beside its :class:`Endpoint`.
+    """How a server listens, beside its ``Endpoint``.
 
     Attributes:
         backlog: the listen backlog.
@@ -80,7 +80,7 @@ class ListenOptions:
         readable_all, writable_all: widen a local socket's mode (a named
             pipe's DACL) to every user.
         on_accept_error, on_accepted, on_handshake_error: the
-            :class:`~fastipc._transports.listener.Listener` callbacks.
+            ``Listener`` callbacks.
     """
 
     backlog: int
@@ -161,7 +161,7 @@ def _port_of(sock: Any) -> int | None:
 
 @dataclass
 class ConnectOptions:
-    """How a client connects, beside its :class:`Endpoint`.
+    """How a client connects, beside its ``Endpoint``.
 
     Attributes:
         server_hostname: the name a TLS server's certificate must carry.
@@ -224,7 +224,9 @@ async def _connect_resolved_here(
     assert port is not None
     flags = kwargs.pop("flags")
     family = kwargs.pop("family")
-    infos = socket.getaddrinfo(endpoint.path, port, family=family, type=socket.SOCK_STREAM, flags=flags)
+    infos = socket.getaddrinfo(
+        endpoint.path, port, family=family, type=socket.SOCK_STREAM, flags=flags
+    )
     error: OSError | None = None
     for info in infos:
         try:

@@ -3,13 +3,13 @@
 asyncio's servers report what goes wrong while accepting to the loop's
 exception handler only: a process out of file descriptors (EMFILE) becomes an
 "Exception in callback"-style log line that the server's owner never sees.
-:class:`Listener` accepts itself, so each such failure reaches its owner
+``Listener`` accepts itself, so each such failure reaches its owner
 (the fastipc server logs it and emits ``error``), and accepting pauses and
 resumes by itself until descriptors are free again.
 
 Each accepted socket is handed to ``loop.connect_accepted_socket`` (with the
 server's TLS context, if any), which builds the same transport and
-:class:`~fastipc._transports.stream.StreamProtocol` an asyncio server would.
+``StreamProtocol`` an asyncio server would.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ async def bind_tcp(
                 sock.bind(address)
             except OSError as exc:
                 raise OSError(
-                    exc.errno, f"error while attempting to bind on address {address!r}: {exc.strerror}"
+                    exc.errno,
+                    f"error while attempting to bind on address {address!r}: {exc.strerror}",
                 ) from None
             sock.listen(backlog)
             sock.setblocking(False)
@@ -228,5 +229,5 @@ class Listener:
             self._closed.set_result(None)
 
     async def wait_closed(self) -> None:
-        """Wait until :meth:`close` has finished."""
+        """Wait until ``close`` has finished."""
         await asyncio.shield(self._closed)

@@ -1,9 +1,9 @@
 """Stream transports (Unix sockets, TCP, TLS, named pipes): a thin asyncio Protocol.
 
-Bytes enter in :meth:`StreamProtocol.data_received`, which hands them to the
+Bytes enter in ``StreamProtocol.data_received``, which hands them to the
 codec's decoder and passes the events it returns to the owner (a server or
-client) through the :class:`StreamOwner` contract. Frames leave through
-:meth:`StreamProtocol.write`: the first frame of a loop turn is handed to
+client) through the ``StreamOwner`` contract. Frames leave through
+``StreamProtocol.write``: the first frame of a loop turn is handed to
 the transport at once (latency); the frames that follow it in the same turn,
 and those that handlers emit while a batch of events is dispatched, are
 joined into one transport write (throughput). The protocol knows nothing of
@@ -21,6 +21,7 @@ from typing import Any, Protocol, cast
 
 from ..errors import IPCProtocolError, MessageTimeoutError
 from . import Decoder
+from .winpipe import server_pid_of
 
 __all__ = ["StreamOwner", "StreamProtocol"]
 
@@ -138,7 +139,9 @@ class StreamProtocol(asyncio.Protocol):
         if self._message_timeout:
             if self.decoder.pending:
                 if self._message_timer is None and not self.closed:
-                    self._message_timer = self.loop.call_later(self._message_timeout, self._message_timed_out)
+                    self._message_timer = self.loop.call_later(
+                        self._message_timeout, self._message_timed_out
+                    )
             else:
                 self._clear_message_timer()
 
@@ -198,7 +201,7 @@ class StreamProtocol(asyncio.Protocol):
         thread cannot outrun its peer; not under guarded/assured, where
         ``maxPendingBytes`` closes a connection that falls too far behind.
         From the loop thread it never blocks; it returns ``False`` once the
-        peer is behind (await :meth:`drain`).
+        peer is behind (await ``drain``).
 
         Returns:
             ``False`` when the connection is closed or paused.
@@ -344,7 +347,9 @@ class StreamProtocol(asyncio.Protocol):
             return None
         pid = self.transport.get_extra_info("peer_pid")
         if isinstance(pid, int):
-            return pid
+            return pid  # a pipe server's connection (set as it was accepted)
+        if self.transport.get_extra_info("pipe") is not None:
+            return server_pid_of(self.transport)  # a pipe client's connection
         option = getattr(socket, "SO_PEERCRED", None)
         sock = self.transport.get_extra_info("socket")
         if option is None or sock is None or sock.family != getattr(socket, "AF_UNIX", None):

@@ -1,6 +1,6 @@
 """The UDP transport (udp4, udp6): a thin asyncio DatagramProtocol.
 
-Bytes enter in :meth:`DatagramProtocol.datagram_received`. Each datagram is
+Bytes enter in ``DatagramProtocol.datagram_received``. Each datagram is
 decoded on its own: it must carry one or more complete frames, and the
 decoder is left empty after every datagram, so a bad or unfinished datagram
 from one peer can never spoil the next datagram, from that peer or another.

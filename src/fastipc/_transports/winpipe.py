@@ -7,7 +7,7 @@ first one is created with ``FILE_FLAG_FIRST_PIPE_INSTANCE`` so a second
 server cannot take over a name in use, and each connection learns the
 client's process id from the OS. Accepting, reading and writing are the
 Proactor's own (``accept_pipe`` and its duplex pipe transport), so a pipe
-connection is driven by the same :class:`~fastipc._transports.stream.StreamProtocol`
+connection is driven by the same ``StreamProtocol``
 as a Unix socket. Clients connect with ``loop.create_pipe_connection``.
 
 This module knows nothing of JSON.
@@ -52,8 +52,8 @@ class PipeServer:
     r"""Serves one pipe name: keeps an unconnected instance waiting for the
     next client, hands each connected one to a protocol.
 
-    It has the parts of :class:`asyncio.AbstractServer` a fastipc server
-    uses: :meth:`close`, :meth:`wait_closed`, :meth:`is_serving`.
+    It has the parts of ``asyncio.AbstractServer`` a fastipc server
+    uses: ``close``, ``wait_closed``, ``is_serving``.
     """
 
     def __init__(
@@ -95,7 +95,9 @@ class PipeServer:
             self._waiting = self._new_instance(first=True)
         except PermissionError as exc:
             raise PermissionError(
-                exc.errno, f"the named pipe {self.address} is already served by another process", self.address
+                exc.errno,
+                f"the named pipe {self.address} is already served by another process",
+                self.address,
             ) from exc
         self._accept()
 
@@ -196,7 +198,9 @@ async def start_pipe_server(
     return server
 
 
-async def connect_pipe(loop: asyncio.AbstractEventLoop, factory: ProtocolFactory, address: str) -> None:
+async def connect_pipe(
+    loop: asyncio.AbstractEventLoop, factory: ProtocolFactory, address: str
+) -> None:
     """Connect to the named pipe ``address``; the Proactor retries while
     every instance is busy.
 
