@@ -59,13 +59,11 @@ class Client(EventEmitter):
             id: the server's id, the key in ``ipc.of``.
             path: the socket path, or the host when ``port`` is given.
             port: the server's TCP port; ``None`` for a local socket.
-            log: where fastipc's diagnostics go (``ipc.log``); ``None`` for
-                nowhere.
+            log: ``ipc.log``, or ``None`` to log nothing.
 
         Raises:
             IPCConfigError: Raised when the config's wire settings do not
-                fit together (for example ``parser='assured'`` without
-                ``allowedEvents``).
+                fit together, as [`Server`][fastipc.Server] checks them.
         """
         super().__init__()
         #: The ``ipc.config`` this client shares with its ``IPC``: as in
@@ -459,10 +457,9 @@ class Client(EventEmitter):
         guarded/assured, where ``maxPendingBytes`` applies instead).
 
         Args:
-            type: the event name; in raw mode, the payload (bytes, a str
-                encoded with ``config.encoding``, or a list of ints).
-            data: the event's data. Left out, it is sent as ``{}``
-                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+            type: the event name, or the raw-mode payload, as for
+                [`Server.emit`][fastipc.Server.emit].
+            data: the event's data, as for [`Server.emit`][fastipc.Server.emit].
 
         Returns:
             ``True`` when the frame was sent, held for the connection or

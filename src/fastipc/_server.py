@@ -66,11 +66,10 @@ class IPCSocket(Peer):
         """What the transport knows about the connection, as asyncio's ``get_extra_info``.
 
         Args:
-            name: the key: ``'peername'``, ``'sockname'``, ``'socket'``,
-                and over TLS ``'peercert'``, ``'cipher'``,
-                ``'ssl_object'``; any key the asyncio transport knows.
-            default: what to return when the transport does not know
-                ``name``.
+            name: a transport key, as for
+                [`Client.get_extra_info`][fastipc.Client.get_extra_info]
+                (``'peercert'`` here is the client's certificate).
+            default: returned for a key the transport does not know.
 
         Returns:
             The transport's value for ``name`` (asyncio's transports still
@@ -85,10 +84,9 @@ class IPCSocket(Peer):
         thread.
 
         Args:
-            type: the event name; in raw mode, the payload (bytes, a str
-                encoded with ``config.encoding``, or a list of ints).
-            data: the event's data. Left out, it is sent as ``{}``
-                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+            type: the event name, or the raw-mode payload (see
+                [`Server.emit`][fastipc.Server.emit]).
+            data: the event's data; see [`Server.emit`][fastipc.Server.emit].
 
         Returns:
             ``True`` when the frame was handed on and the client keeps up;
@@ -468,10 +466,9 @@ class Server(ServerBase[IPCSocket]):
         In raw mode: ``broadcast(payload)``. May be called from any thread.
 
         Args:
-            type: the event name; in raw mode, the payload (bytes, a str
-                encoded with ``config.encoding``, or a list of ints).
-            data: the event's data. Left out, it is sent as ``{}``
-                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+            type: the event name, or the raw-mode payload sent to every
+                client ([`Server.emit`][fastipc.Server.emit] says which types).
+            data: the event's data, encoded once for every client.
 
         Returns:
             ``True`` when every client keeps up (also when there is none);

@@ -74,10 +74,9 @@ class Peer:
         """Send an event to this peer: ``server.emit(peer, type, data)``.
 
         Args:
-            type: the event name; in raw mode, the payload (bytes, a str
-                encoded with ``config.encoding``, or a list of ints).
-            data: the event's data. Left out, it is sent as ``{}``
-                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+            type: the event name, or the raw-mode payload; what the
+                server's ``emit`` takes.
+            data: the event's data; what the server's ``emit`` takes.
 
         Returns:
             What the server's ``emit`` returns (for a UDP peer, see

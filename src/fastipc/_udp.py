@@ -337,10 +337,9 @@ class UDPServer(ServerBase[UDPPeer]):
         In raw mode: ``broadcast(payload)``. May be called from any thread.
 
         Args:
-            type: the event name; in raw mode, the payload (bytes, a str
-                encoded with ``config.encoding``, or a list of ints).
-            data: the event's data. Left out, it is sent as ``{}``
-                (node-ipc's ``undefined``); ``None`` is sent as ``null``.
+            type: the event name, or the raw-mode payload sent to every
+                known peer (as [`UDPServer.emit`][fastipc.UDPServer.emit] takes it).
+            data: the event's data, encoded once for every peer.
 
         Returns:
             ``True`` when a datagram was handed on for every peer (also
