@@ -15,9 +15,6 @@ import inspect
 import os
 import socket
 import ssl
-import tempfile
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +23,7 @@ import fastipc
 from fastipc import IPC
 from fastipc._transports.endpoint import ConnectOptions, Endpoint, ListenOptions, connect, listen
 
-WAIT = 10.0
+from .helpers import WAIT, Recorder, make_ipc
 
 EXPORTS = (
     "IPC",
@@ -84,40 +81,6 @@ def test_version_comes_from_the_distribution_metadata():
 # ---------------------------------------------------------------- live objects
 
 
-@pytest.fixture
-def root() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fpub", dir="/tmp") as path:
-        yield path + "/"
-
-
-def _ipc(root: str, **config: Any) -> IPC:
-    ipc = IPC()
-    ipc.config.silent = True
-    ipc.config.socketRoot = root
-    ipc.config.retry = 30
-    for key, value in config.items():
-        ipc.config[key] = value
-    return ipc
-
-
-class Seen:
-    """Events recorded from any thread, with a bounded wait."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[Any, ...]] = []
-        self.changed = threading.Condition()
-
-    def add(self, *item: Any) -> None:
-        with self.changed:
-            self.items.append(item)
-            self.changed.notify_all()
-
-    def wait_for(self, count: int) -> list[tuple[Any, ...]]:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.items) >= count, WAIT), self.items
-            return list(self.items)
-
-
 def _private_objects(obj: Any, seen: set[int] | None = None, path: str = "") -> list[str]:
     """Public attributes of ``obj`` (and of the peers and clients it holds)
     whose value is an instance of a class fastipc does not export."""
@@ -146,23 +109,23 @@ def _private_objects(obj: Any, seen: set[int] | None = None, path: str = "") -> 
 
 
 def test_no_public_attribute_hands_out_a_private_object(root):
-    server_ipc = _ipc(root, id="pub")
-    connected = Seen()
+    server_ipc = make_ipc(root, id="pub")
+    connected = Recorder()
     server = server_ipc.serve()
-    server.on("connect", lambda sock: connected.add(sock))
+    server.on("connect", lambda sock: connected.record("connected", sock))
     server.start()
-    client_ipc = _ipc(root)
+    client_ipc = make_ipc(root)
     client_ipc.connectTo("pub")
-    udp_ipc = _ipc(root)
+    udp_ipc = make_ipc(root)
     udp = udp_ipc.serveNet("127.0.0.1", 0, "udp4")
-    heard = Seen()
-    udp.on("hello", lambda data, peer: heard.add(peer))
+    heard = Recorder()
+    udp.on("hello", lambda data, peer: heard.record("heard", peer))
     udp.start()
     try:
-        sock = connected.wait_for(1)[0][0]
+        sock = connected.wait_for("connected", 1)[0][0]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             sender.sendto(b'{"type":"hello","data":1}\f', ("127.0.0.1", udp.port))
-            heard.wait_for(1)
+            heard.wait_for("heard", 1)
         problems = []
         for label, obj in (
             ("server", server),
@@ -181,17 +144,17 @@ def test_no_public_attribute_hands_out_a_private_object(root):
 
 
 def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
-    server_ipc = _ipc(root, id="names")
-    connected = Seen()
+    server_ipc = make_ipc(root, id="names")
+    connected = Recorder()
     server = server_ipc.serve()
-    server.on("connect", lambda sock: connected.add(sock))
+    server.on("connect", lambda sock: connected.record("connected", sock))
     server.start()
-    client_ipc = _ipc(root)
-    up = Seen()
-    client_ipc.connectTo("names", lambda: client_ipc.of.names.on("connect", up.add))
+    client_ipc = make_ipc(root)
+    up = Recorder()
+    client_ipc.connectTo("names", lambda: client_ipc.of.names.on("connect", up.handler("up")))
     try:
-        sock = connected.wait_for(1)[0][0]
-        up.wait_for(1)
+        sock = connected.wait_for("connected", 1)[0][0]
+        up.wait_for("up", 1)
         client = client_ipc.of.names
         # both ends are this process
         assert sock.peerPid == os.getpid()
@@ -207,7 +170,7 @@ def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
     assert client.peerPid is None
     # the latest connection still answers once closed, as asyncio's transports do
     assert client.get_extra_info("peername") == root + "app.names"
-    never = _ipc(root)
+    never = make_ipc(root)
     try:
         assert never.connectTo("never").get_extra_info("peername", "none yet") == "none yet"
     finally:
@@ -215,20 +178,20 @@ def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
 
 
 def test_a_tcp_connection_reports_addresses_and_the_bound_port(root):
-    server_ipc = _ipc(root)
-    connected = Seen()
+    server_ipc = make_ipc(root)
+    connected = Recorder()
     server = server_ipc.serveNet("127.0.0.1", 0)
-    server.on("connect", lambda sock: connected.add(sock))
+    server.on("connect", lambda sock: connected.record("connected", sock))
     server.start()
     assert server.port != 0  # the port it got
-    client_ipc = _ipc(root)
-    up = Seen()
+    client_ipc = make_ipc(root)
+    up = Recorder()
     client_ipc.connectToNet(
-        "net", "127.0.0.1", server.port, lambda: client_ipc.of.net.on("connect", up.add)
+        "net", "127.0.0.1", server.port, lambda: client_ipc.of.net.on("connect", up.handler("up"))
     )
     try:
-        sock = connected.wait_for(1)[0][0]
-        up.wait_for(1)
+        sock = connected.wait_for("connected", 1)[0][0]
+        up.wait_for("up", 1)
         client = client_ipc.of.net
         assert client.get_extra_info("peername") == ("127.0.0.1", server.port)
         assert sock.remoteAddress == "127.0.0.1"
@@ -241,7 +204,7 @@ def test_a_tcp_connection_reports_addresses_and_the_bound_port(root):
 
 
 def test_pending_bytes_counts_what_a_client_holds_before_it_connects(root):
-    client_ipc = _ipc(root)
+    client_ipc = make_ipc(root)
     client_ipc.connectTo("nobody")  # no server: the client retries, holding emits
     try:
         client = client_ipc.of.nobody
@@ -255,18 +218,18 @@ def test_pending_bytes_counts_what_a_client_holds_before_it_connects(root):
 
 
 def test_on_any_sees_every_event_a_peer_sends_after_identify(root):
-    server_ipc = _ipc(root, id="tap", identifyPeer=True)
-    tapped = Seen()
-    named = Seen()
+    server_ipc = make_ipc(root, id="tap", identifyPeer=True)
+    tapped = Recorder()
+    named = Recorder()
     server = server_ipc.serve()
-    server.on_any(lambda name, data, sock: tapped.add(name, data, sock.id))
-    server.on("known", lambda data, sock: named.add(data))
+    server.on_any(lambda name, data, sock: tapped.record("tapped", name, data, sock.id))
+    server.on("known", lambda data, sock: named.record("named", data))
     server.start()
-    client_ipc = _ipc(root)
+    client_ipc = make_ipc(root)
     client_ipc.connectTo("tap")
-    back = Seen()
+    back = Recorder()
     client = client_ipc.of.tap
-    client.on_any(lambda name, data: back.add(name, data))
+    client.on_any(lambda name, data: back.record("back", name, data))
 
     @server.on("known")
     def answer(data, sock):
@@ -275,14 +238,16 @@ def test_on_any_sees_every_event_a_peer_sends_after_identify(root):
     try:
         client.emit("unknown.name", {"id": "worker-1"})
         client.emit("known", 2)
-        assert tapped.wait_for(2) == [
+        assert tapped.wait_for("tapped", 2) == [
             ("unknown.name", {"id": "worker-1"}, "worker-1"),
             ("known", 2, "worker-1"),
         ]
-        assert named.wait_for(1) == [(2,)]
-        assert back.wait_for(1) == [("unheard-of", 2)]
+        assert named.wait_for("named", 1) == [(2,)]
+        assert back.wait_for("back", 1) == [("unheard-of", 2)]
         # lifecycle events are not peer events
-        assert all(item[0] not in ("connect", "start") for item in tapped.items + back.items)
+        assert all(
+            item[0] not in ("connect", "start") for item in tapped.of("tapped") + back.of("back")
+        )
     finally:
         client_ipc.disconnect("tap")
         server.stop()
@@ -315,7 +280,7 @@ def test_on_any_can_be_removed_and_its_errors_reach_error_handlers():
 def test_wait_started_and_wait_closed_from_another_loop(root):
     """A server on the background loop, awaited from a caller's own loop;
     one waiter timing out does not spoil the future the others share."""
-    server_ipc = _ipc(root, id="waits")
+    server_ipc = make_ipc(root, id="waits")
     server = server_ipc.serve()
     server.start()  # plain code: the background loop thread
 
@@ -336,11 +301,11 @@ def test_wait_started_and_wait_closed_from_another_loop(root):
 
 def test_wait_started_raises_what_stopped_it_inside_a_loop(root):
     async def body():
-        taken = _ipc(root, id="taken")
+        taken = make_ipc(root, id="taken")
         first = taken.serveNet("127.0.0.1", 0)
         first.start()
         await first.wait_started()
-        second = _ipc(root).serveNet("127.0.0.1", first.port)
+        second = make_ipc(root).serveNet("127.0.0.1", first.port)
         errors = []
         second.on("error", errors.append)
         second.start()
@@ -421,19 +386,21 @@ def test_connect_to_a_unix_socket_nobody_serves_fails_at_once(root):
 
 @pytest.mark.parametrize("net", [False, True], ids=["unix", "tcp"])
 def test_end_delivers_everything_then_closes_without_retry(root, net):
-    server_ipc = _ipc(root, id="ending")
-    got = Seen()
-    gone = Seen()
+    server_ipc = make_ipc(root, id="ending")
+    got = Recorder()
+    gone = Recorder()
     server = server_ipc.serveNet("127.0.0.1", 0) if net else server_ipc.serve()
-    server.on("n", lambda data, sock: got.add(data))
-    server.on("socket.disconnected", lambda sock, id: gone.add(sock))
+    server.on("n", lambda data, sock: got.record("got", data))
+    server.on("socket.disconnected", lambda sock, id: gone.record("gone", sock))
     server.start()
-    client_ipc = _ipc(root)
-    lifecycle = Seen()
+    client_ipc = make_ipc(root)
+    lifecycle = Recorder()
 
     def watch():
         for name in ("connect", "disconnect", "destroy"):
-            client_ipc.of.ending.on(name, lambda *args, name=name: lifecycle.add(name))
+            client_ipc.of.ending.on(
+                name, lambda *args, name=name: lifecycle.record("lifecycle", name)
+            )
 
     if net:
         client_ipc.connectToNet("ending", "127.0.0.1", server.port, watch)
@@ -449,9 +416,13 @@ def test_end_delivers_everything_then_closes_without_retry(root, net):
             await client.wait_closed()
 
         asyncio.run(asyncio.wait_for(closed(), WAIT))
-        assert [item[0] for item in got.wait_for(2000)] == list(range(2000))
-        gone.wait_for(1)
-        assert [item[0] for item in lifecycle.wait_for(3)] == ["connect", "disconnect", "destroy"]
+        assert [item[0] for item in got.wait_for("got", 2000)] == list(range(2000))
+        gone.wait_for("gone", 1)
+        assert [item[0] for item in lifecycle.wait_for("lifecycle", 3)] == [
+            "connect",
+            "disconnect",
+            "destroy",
+        ]
         assert client.destroyed
     finally:
         client_ipc.disconnect("ending")
