@@ -480,10 +480,14 @@ class Server(ServerBase[IPCSocket]):
             IPCProtocolError: Raised under guarded/assured when the event
                 breaks the profile's rules.
         """
-        frame = self._outgoing(type, data, "broadcasting event")
+        plain = self._plain  # the hot path: straight to each connection
+        frame = (
+            self._encode(type, data) if plain else self._outgoing(type, data, "broadcasting event")
+        )
         ok = True
         for sock in list(self.sockets):
-            if not sock._conn.closed and not self._write(sock._conn, frame):
+            conn = sock._conn
+            if not conn.closed and not (conn.write(frame) if plain else self._write(conn, frame)):
                 ok = False
         return ok
 
