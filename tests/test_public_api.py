@@ -10,11 +10,13 @@ comes through public names, checked here against real sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import inspect
 import os
 import socket
 import ssl
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -108,54 +110,62 @@ def _private_objects(obj: Any, seen: set[int] | None = None, path: str = "") -> 
     return found
 
 
-def test_no_public_attribute_hands_out_a_private_object(root):
-    server_ipc = make_ipc(root, id="pub")
-    connected = Recorder()
-    server = server_ipc.serve()
-    server.on("connect", lambda sock: connected.record("connected", sock))
+@contextlib.contextmanager
+def connected_pair(root: str, id: str, net: bool = False) -> Iterator[tuple[Any, Any, Any]]:
+    """A started server (TCP on port 0 with ``net``, else a Unix socket) and
+    a client connected to it, both ends up: ``(server, socket, client)``."""
+    server_ipc = make_ipc(root, id=id)
+    server = server_ipc.serveNet("127.0.0.1", 0) if net else server_ipc.serve()
+    up = Recorder()
+    server.on("connect", up.handler("server"))
     server.start()
     client_ipc = make_ipc(root)
-    client_ipc.connectTo("pub")
+
+    def watch() -> None:
+        client_ipc.of[id].on("connect", up.handler("client"))
+
+    if net:
+        client_ipc.connectToNet(id, "127.0.0.1", server.port, watch)
+    else:
+        client_ipc.connectTo(id, watch)
+    try:
+        sock = up.first("server")
+        up.wait_for("client")
+        yield server, sock, client_ipc.of[id]
+    finally:
+        client_ipc.disconnect(id)
+        server.stop()
+
+
+def test_no_public_attribute_hands_out_a_private_object(root):
     udp_ipc = make_ipc(root)
     udp = udp_ipc.serveNet("127.0.0.1", 0, "udp4")
     heard = Recorder()
     udp.on("hello", lambda data, peer: heard.record("heard", peer))
     udp.start()
     try:
-        sock = connected.wait_for("connected", 1)[0][0]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            sender.sendto(b'{"type":"hello","data":1}\f', ("127.0.0.1", udp.port))
-            heard.wait_for("heard", 1)
-        problems = []
-        for label, obj in (
-            ("server", server),
-            ("socket", sock),
-            ("client", client_ipc.of.pub),
-            ("udp", udp),
-            ("peer", udp.sockets[0]),
-            ("ipc", client_ipc),
-        ):
-            problems += [f"{label}.{p}" for p in _private_objects(obj)]
-        assert problems == []
+        with connected_pair(root, "pub") as (server, sock, client):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                sender.sendto(b'{"type":"hello","data":1}\f', ("127.0.0.1", udp.port))
+                heard.wait_for("heard", 1)
+            live = {
+                "server": server,
+                "socket": sock,
+                "client": client,
+                "udp": udp,
+                "peer": udp.sockets[0],
+                "ipc": udp_ipc,
+            }
+            problems = [
+                f"{label}.{p}" for label, obj in live.items() for p in _private_objects(obj)
+            ]
+            assert problems == []
     finally:
-        client_ipc.disconnect("pub")
-        server.stop()
         udp.stop()
 
 
 def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
-    server_ipc = make_ipc(root, id="names")
-    connected = Recorder()
-    server = server_ipc.serve()
-    server.on("connect", lambda sock: connected.record("connected", sock))
-    server.start()
-    client_ipc = make_ipc(root)
-    up = Recorder()
-    client_ipc.connectTo("names", lambda: client_ipc.of.names.on("connect", up.handler("up")))
-    try:
-        sock = connected.wait_for("connected", 1)[0][0]
-        up.wait_for("up", 1)
-        client = client_ipc.of.names
+    with connected_pair(root, "names") as (_, sock, client):
         # both ends are this process
         assert sock.peerPid == os.getpid()
         assert client.peerPid == os.getpid()
@@ -164,9 +174,6 @@ def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
         assert sock.pendingBytes == 0
         assert client.pendingBytes == 0
         assert sock.remoteAddress is None and sock.remotePort is None
-    finally:
-        client_ipc.disconnect("names")
-        server.stop()
     assert client.peerPid is None
     # the latest connection still answers once closed, as asyncio's transports do
     assert client.get_extra_info("peername") == root + "app.names"
@@ -178,29 +185,13 @@ def test_a_connection_is_described_by_public_names_over_a_unix_socket(root):
 
 
 def test_a_tcp_connection_reports_addresses_and_the_bound_port(root):
-    server_ipc = make_ipc(root)
-    connected = Recorder()
-    server = server_ipc.serveNet("127.0.0.1", 0)
-    server.on("connect", lambda sock: connected.record("connected", sock))
-    server.start()
-    assert server.port != 0  # the port it got
-    client_ipc = make_ipc(root)
-    up = Recorder()
-    client_ipc.connectToNet(
-        "net", "127.0.0.1", server.port, lambda: client_ipc.of.net.on("connect", up.handler("up"))
-    )
-    try:
-        sock = connected.wait_for("connected", 1)[0][0]
-        up.wait_for("up", 1)
-        client = client_ipc.of.net
+    with connected_pair(root, "net", net=True) as (server, sock, client):
+        assert server.port != 0  # the port it got
         assert client.get_extra_info("peername") == ("127.0.0.1", server.port)
         assert sock.remoteAddress == "127.0.0.1"
         assert sock.remotePort == client.get_extra_info("sockname")[1]
         assert sock.remoteFamily == "IPv4"
         assert sock.peerPid is None and client.peerPid is None
-    finally:
-        client_ipc.disconnect("net")
-        server.stop()
 
 
 def test_pending_bytes_counts_what_a_client_holds_before_it_connects(root):
