@@ -55,6 +55,8 @@ EXPORTS = (
     "InvalidJSONError",
     "InvalidMessageError",
     "MessageTimeoutError",
+    "RemoteError",
+    "RequestTimeoutError",
     "ReservedEventError",
     "SocketRootError",
     "TLSConfigurationError",

@@ -15,6 +15,7 @@ from ._config import Config
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
+from ._rpc import Requests
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
 from ._transports.endpoint import ConnectOptions, Endpoint, connect
 from ._transports.stream import StreamProtocol
@@ -99,6 +100,7 @@ class Client(EventEmitter):
         #: [`IPCNotConnectedError`][fastipc.IPCNotConnectedError].
         self.explicitlyDisconnected = False
         self._ending = False  # end() was called: no retry follows the close
+        self._requests: Requests | None = None  # made by the first request or on_request
         #: ``True`` once the server sent bytes that broke the protocol: the
         #: connection was closed with an ``error`` event (an
         #: [`IPCProtocolError`][fastipc.IPCProtocolError]) and no retry
@@ -328,6 +330,8 @@ class Client(EventEmitter):
         self._log("connection closed", self.id, self.path)
         if exc is not None and not self.explicitlyDisconnected:
             self._report(exc)
+        if self._requests is not None:
+            self._requests.fail_all(None, f"the connection to {self.id!r} closed")
         self._closed()
 
     def _closed(self) -> None:
@@ -361,6 +365,8 @@ class Client(EventEmitter):
         if self.destroyed:
             return
         self.destroyed = True
+        if self._requests is not None:
+            self._requests.fail_all(None, f"the client {self.id!r} was destroyed")
         with self._backlog_lock:
             self._backlog.clear()
             self._backlog_bytes = 0
@@ -442,6 +448,67 @@ class Client(EventEmitter):
             self._retry_timer.cancel()
             self._retry_timer = None
             self._destroy()
+
+    # ------------------------------------------------------------ requests
+
+    def request(self, type: str, data: Any = OMITTED, *, timeout: float | None = None) -> Any:
+        """Ask the server to run its handler for ``type`` and return the answer.
+
+        Inside a running event loop this returns an awaitable (``await
+        client.request(...)``); from plain code it blocks until the answer
+        comes. Many requests may be in flight; each is matched to its
+        answer by id. A request made while the client is connecting is
+        held, like an emit, and sent once it connects. See the
+        request/reply guide for the wire form a Node peer uses.
+
+        Args:
+            type: the request's name, which the server's
+                [`on_request`][fastipc.Server.on_request] handler is
+                registered for.
+            data: the request's data (any JSON value); left out, none.
+            timeout: seconds to wait for the answer; ``None`` waits until
+                it comes or the connection closes.
+
+        Returns:
+            The handler's return value (awaitable inside a loop).
+
+        Raises:
+            RemoteError: Raised when the server's handler raised, or it has
+                none for ``type``.
+            RequestTimeoutError: Raised when ``timeout`` passed first.
+            IPCNotConnectedError: Raised when the connection closed (or the
+                client was disconnected) before the answer came.
+        """
+        return self._rpc().ask(None, type, data, timeout)
+
+    def on_request(self, type: str, responder: Any = None) -> Any:
+        """Answer the server's requests of ``type`` with ``responder(data)``.
+
+        The return value (or, for a coroutine function, the awaited value)
+        goes back as the answer; an exception goes back as a
+        [`RemoteError`][fastipc.RemoteError] with its type, message and
+        traceback. Use it directly or as a decorator,
+        ``@client.on_request('add')``. A later registration for the same
+        type replaces the earlier one.
+
+        Returns:
+            ``responder``, so the decorator leaves the function usable.
+        """
+        if responder is None:
+            return lambda fn: self.on_request(type, fn)
+        self._rpc().respond(type, responder)
+        return responder
+
+    @property
+    def lateReplies(self) -> int:
+        """Answers that came after their request had timed out, was
+        cancelled or failed (or named no request): dropped and counted."""
+        return 0 if self._requests is None else self._requests.late
+
+    def _rpc(self) -> Requests:
+        if self._requests is None:
+            self._requests = Requests(self, lambda peer, type, data: self.emit(type, data))
+        return self._requests
 
     # ------------------------------------------------------------ sending
 

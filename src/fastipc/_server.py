@@ -12,6 +12,7 @@ from typing import Any
 from ._config import Config
 from ._constants import OMITTED
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
+from ._rpc import Requests
 from ._serving import Peer, ServerBase
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
 from ._transports.endpoint import Endpoint, ListenOptions, Serving, listen
@@ -106,6 +107,10 @@ class IPCSocket(Peer):
                 return conn.write(server._encode(type, data))  # the hot path
         return server.emit(self, type, data)
 
+    def request(self, type: str, data: Any = OMITTED, *, timeout: float | None = None) -> Any:
+        """Ask this client: [`Server.request`][fastipc.Server.request] with this socket."""
+        return self._server.request(self, type, data, timeout=timeout)
+
     def destroy(self) -> None:
         """Close this connection now; the server keeps serving the others."""
         self._server._loop_call(self._conn.close, True)
@@ -167,6 +172,7 @@ class Server(ServerBase[IPCSocket]):
         self._sock: _socket.socket | None = None
         self._ssl: ssl.SSLContext | None = None
         self._by_conn: dict[StreamProtocol, IPCSocket] = {}
+        self._requests: Requests | None = None  # made by the first request or on_request
 
     # ------------------------------------------------------------ lifecycle
 
@@ -403,6 +409,8 @@ class Server(ServerBase[IPCSocket]):
             self._log("server socket error", exc)
         # node-ipc 14's order: 'socket.disconnected' (when the server still
         # held the socket), then 'close'
+        if self._requests is not None:
+            self._requests.fail_all(sock, "the client's connection closed")
         if removed:
             self._dispatch("socket.disconnected", sock, sock.id)
         self._dispatch("close", sock)
@@ -490,6 +498,49 @@ class Server(ServerBase[IPCSocket]):
             if not conn.closed and not (conn.write(frame) if plain else self._write(conn, frame)):
                 ok = False
         return ok
+
+    # ------------------------------------------------------------ requests
+
+    def request(
+        self, socket: IPCSocket, type: str, data: Any = OMITTED, *, timeout: float | None = None
+    ) -> Any:
+        """Ask one client to run its handler for ``type`` and return the answer.
+
+        The server side of [`Client.request`][fastipc.Client.request]:
+        awaitable inside a running loop, blocking from plain code; the
+        same errors. ``socket.request(type, data)`` is the same call.
+        """
+        return self._rpc().ask(socket, type, data, timeout)
+
+    def on_request(self, type: str, responder: Any = None) -> Any:
+        """Answer clients' requests of ``type`` with ``responder(data, socket)``.
+
+        As [`Client.on_request`][fastipc.Client.on_request], with the
+        asking client's socket as the second argument.
+
+        Returns:
+            ``responder``, so the decorator leaves the function usable.
+        """
+        if responder is None:
+            return lambda fn: self.on_request(type, fn)
+        self._rpc().respond(type, responder)
+        return responder
+
+    @property
+    def lateReplies(self) -> int:
+        """Answers from clients that came too late (see
+        [`Client.lateReplies`][fastipc.Client.lateReplies])."""
+        return 0 if self._requests is None else self._requests.late
+
+    def _rpc(self) -> Requests:
+        if self._requests is None:
+            self._requests = Requests(self, self._send_to)
+        return self._requests
+
+    def _send_to(self, socket: IPCSocket, type: str, data: Any) -> None:
+        if socket.destroyed:
+            raise IPCNotConnectedError(f"cannot send {type!r} to {socket!r}: it is closed")
+        self.emit(socket, type, data)
 
     def __repr__(self) -> str:
         return f"<fastipc.Server {self._where()} clients={len(self.sockets)} listening={self.listening}>"

@@ -10,6 +10,8 @@ are [`IPCConfigError`][fastipc.IPCConfigError] and
 
 from __future__ import annotations
 
+import typing
+
 __all__ = [
     "PROTOCOL_ERRORS",
     "AssuredTLSError",
@@ -27,6 +29,8 @@ __all__ = [
     "InvalidJSONError",
     "InvalidMessageError",
     "MessageTimeoutError",
+    "RemoteError",
+    "RequestTimeoutError",
     "ReservedEventError",
     "SocketRootError",
     "TLSConfigurationError",
@@ -263,3 +267,71 @@ class IPCNotConnectedError(IPCError, ConnectionError):
 
     #: fastipc's code for an emit on a connection that is closed for good.
     code = "ERR_IPC_NOT_CONNECTED"
+
+
+class RequestTimeoutError(IPCError, TimeoutError):
+    """Raised by ``request()`` when no answer came within its ``timeout``.
+
+    An answer that arrives later is dropped and counted in ``lateReplies``.
+    """
+
+    #: fastipc's code for a request that timed out.
+    code = "ERR_IPC_REQUEST_TIMEOUT"
+
+
+class RemoteError(IPCError):
+    """Raised by ``request()`` when the peer's handler raised, or the peer
+    has no handler for the request's type.
+
+    Args:
+        message: the remote exception's message.
+        remote_type: the remote exception's class name (``'ValueError'``).
+        remote_traceback: the remote traceback as text (empty when the
+            peer sent none).
+        code: a code for this instance instead of the class's own.
+    """
+
+    #: fastipc's code for an exception raised by the peer's handler.
+    code = "ERR_IPC_REMOTE_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote_type: str = "Error",
+        remote_traceback: str = "",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        #: The class name of the exception the peer's handler raised.
+        self.remote_type = remote_type
+        #: The peer's traceback, as text.
+        self.remote_traceback = remote_traceback
+
+    def __str__(self) -> str:
+        return f"{self.remote_type}: {self.args[0]}"
+
+    def __reduce__(self) -> typing.Any:
+        return (
+            _rebuild_remote,
+            (str(self.args[0]), self.remote_type, self.remote_traceback, self.code),
+        )
+
+    @classmethod
+    def from_wire(cls, detail: typing.Any) -> RemoteError:
+        """Build one from a reply's ``error`` object (any shape a peer sent)."""
+        if not isinstance(detail, dict):
+            return cls(repr(detail))
+        return cls(
+            str(detail.get("message", "")),
+            remote_type=str(detail.get("type") or "Error"),
+            remote_traceback=str(detail.get("traceback") or ""),
+        )
+
+
+def _rebuild_remote(
+    message: str, remote_type: str, remote_traceback: str, code: str
+) -> RemoteError:
+    return RemoteError(
+        message, remote_type=remote_type, remote_traceback=remote_traceback, code=code
+    )

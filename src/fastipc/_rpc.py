@@ -1,0 +1,192 @@
+"""Request/reply over node-ipc events: correlation ids, timeouts, remote errors.
+
+A layer on ``emit``/``on``; nothing below it knows of requests. On the wire a
+request and its answer are two ordinary node-ipc events, so a Node peer
+answers or asks with plain node-ipc code:
+
+- ``fastipc.request`` with data ``{"id": n, "type": name, "data": value}``:
+  ask the peer to run its handler for ``name`` with ``value``. ``n`` is a
+  positive integer, unique among the sender's requests in flight.
+- ``fastipc.reply`` with data ``{"id": n, "data": result}`` (the handler's
+  return value), or ``{"id": n, "error": {"type": t, "message": m,
+  "traceback": tb}}`` when it raised (or when there is no handler).
+
+Many requests may be in flight on one connection; answers may come back in
+any order. An answer nobody waits for any more (it came after its timeout,
+after a cancel, or names an unknown id) is dropped and counted in
+``lateReplies``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from ._constants import OMITTED
+from .errors import IPCNotConnectedError, RemoteError, RequestTimeoutError
+
+__all__ = ["REPLY", "REQUEST", "Requests"]
+
+logger = logging.getLogger("fastipc")
+
+#: The event a request travels as.
+REQUEST = "fastipc.request"
+#: The event an answer travels as.
+REPLY = "fastipc.reply"
+
+Responder = Callable[..., Any]
+
+
+class Requests:
+    """The request/reply state of one server or client, on its loop.
+
+    Args:
+        owner: the server or client; its ``_handle`` is the loop, its
+            ``emit`` sends (``send(peer, type, data)``).
+        send: sends one event to a peer (``peer`` is ``None`` on a client).
+    """
+
+    __slots__ = ("_next_id", "_owner", "_pending", "_responders", "_send", "late")
+
+    def __init__(self, owner: Any, send: Callable[[Any, str, Any], Any]) -> None:
+        self._owner = owner
+        self._send = send
+        self._next_id = 0
+        # id -> (future on the loop, the peer asked)
+        self._pending: dict[int, tuple[asyncio.Future[Any], Any]] = {}
+        self._responders: dict[str, Responder] = {}
+        self.late = 0
+        owner.on(REQUEST, self._request_received)
+        owner.on(REPLY, self._reply_received)
+
+    # ------------------------------------------------------------ asking
+
+    def ask(self, peer: Any, type: str, data: Any, timeout: float | None) -> Any:
+        """Send a request; the answer as an awaitable inside a running loop,
+        else wait for it here (at most ``timeout`` seconds) and return it."""
+        if not isinstance(type, str) or not type:
+            raise TypeError(f"request type must be a non-empty str, got {type!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+        handle = self._owner._handle
+        if handle is None:
+            raise IPCNotConnectedError(f"cannot send request {type!r}: not started")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # plain code: the background loop answers; this thread waits
+            future = asyncio.run_coroutine_threadsafe(
+                self._ask(peer, type, data, timeout), handle.loop
+            )
+            try:
+                return future.result()
+            except concurrent.futures.CancelledError:
+                raise
+        return handle.awaitable(self._ask(peer, type, data, timeout))
+
+    async def _ask(self, peer: Any, type: str, data: Any, timeout: float | None) -> Any:
+        self._next_id += 1
+        id = self._next_id
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._pending[id] = (waiter, peer)
+        try:
+            message: dict[str, Any] = {"id": id, "type": type}
+            if data is not OMITTED:
+                message["data"] = data
+            self._send(peer, REQUEST, message)
+            if timeout is None:
+                return await waiter
+            try:
+                return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            except asyncio.TimeoutError:
+                raise RequestTimeoutError(
+                    f"no answer to request {type!r} (id {id}) within {timeout:g} s"
+                ) from None
+        finally:
+            # answered, failed, timed out or cancelled: a later answer is late
+            self._pending.pop(id, None)
+            if not waiter.done():
+                waiter.cancel()
+
+    def _reply_received(self, message: Any, peer: Any = None) -> None:
+        id = message.get("id") if isinstance(message, dict) else None
+        entry = self._pending.get(id) if isinstance(id, int) else None
+        if entry is None or entry[1] is not peer or entry[0].done():
+            self.late += 1
+            logger.debug("dropped a late or unknown reply %r", id)
+            return
+        waiter = entry[0]
+        error = message.get("error")
+        if error is not None:
+            waiter.set_exception(RemoteError.from_wire(error))
+        else:
+            waiter.set_result(message.get("data"))
+
+    def fail_all(self, peer: Any, reason: str) -> None:
+        """Fail every request in flight to ``peer`` (every one when ``None``
+        means the client's only connection)."""
+        for id, (waiter, asked) in list(self._pending.items()):
+            if asked is peer and not waiter.done():
+                waiter.set_exception(IPCNotConnectedError(f"request {id} failed: {reason}"))
+
+    # ------------------------------------------------------------ answering
+
+    def respond(self, type: str, responder: Responder) -> None:
+        """Answer requests of ``type`` with ``responder``."""
+        if not isinstance(type, str) or not type:
+            raise TypeError(f"request type must be a non-empty str, got {type!r}")
+        if not callable(responder):
+            raise TypeError(f"responder for {type!r} must be callable, got {responder!r}")
+        self._responders[type] = responder
+
+    def _request_received(self, message: Any, peer: Any = None) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("id"), int):
+            logger.warning("dropped a malformed request: %r", message)
+            return
+        id = message["id"]
+        type = message.get("type")
+        responder = self._responders.get(type) if isinstance(type, str) else None
+        if responder is None:
+            self._answer_error(peer, id, LookupError(f"no handler for request type {type!r}"))
+            return
+        args = (message.get("data"),) if peer is None else (message.get("data"), peer)
+        try:
+            result = responder(*args)
+        except Exception as exc:
+            self._answer_error(peer, id, exc)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            task.add_done_callback(lambda done: self._answer_later(peer, id, done))
+        else:
+            self._answer(peer, id, result)
+
+    def _answer_later(self, peer: Any, id: int, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            self._answer_error(peer, id, asyncio.CancelledError("the handler was cancelled"))
+        elif task.exception() is not None:
+            error = task.exception()
+            assert error is not None
+            self._answer_error(peer, id, error)
+        else:
+            self._answer(peer, id, task.result())
+
+    def _answer(self, peer: Any, id: int, result: Any) -> None:
+        try:
+            self._send(peer, REPLY, {"id": id, "data": result})
+        except Exception as exc:  # the result has no JSON form: say so to the asker
+            self._answer_error(peer, id, exc)
+
+    def _answer_error(self, peer: Any, id: int, error: BaseException) -> None:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        detail = {"type": type(error).__name__, "message": str(error), "traceback": text}
+        try:
+            self._send(peer, REPLY, {"id": id, "error": detail})
+        except Exception as exc:  # the connection is gone: nobody to tell
+            logger.debug("could not send the error answer to request %d: %r", id, exc)
