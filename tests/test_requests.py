@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fastipc import IPCNotConnectedError, RemoteError, RequestTimeoutError
+from fastipc import IPCError, IPCNotConnectedError, RemoteError, RequestTimeoutError
 
 from .helpers import (
     QUIET,
@@ -252,6 +252,13 @@ def test_bad_arguments_are_refused_at_once(root):
         ipc.disconnect("nobody")
     with pytest.raises(IPCNotConnectedError):
         client.request("x", timeout=1)
+    raw = make_ipc(root, rawBuffer=True)
+    raw_client = raw.connectTo("nobody")
+    try:
+        with pytest.raises(IPCError, match="rawBuffer"):
+            raw_client.request("x")
+    finally:
+        raw.disconnect("nobody")
 
 
 def test_stray_and_malformed_messages_from_a_peer_do_not_disturb_requests(root):

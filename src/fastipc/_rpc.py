@@ -20,7 +20,6 @@ after a cancel, or names an unknown id) is dropped and counted in
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import logging
 import traceback
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._constants import OMITTED
-from .errors import IPCNotConnectedError, RemoteError, RequestTimeoutError
+from .errors import IPCError, IPCNotConnectedError, RemoteError, RequestTimeoutError
 
 __all__ = ["REPLY", "REQUEST", "Requests"]
 
@@ -73,6 +72,8 @@ class Requests:
             raise TypeError(f"request type must be a non-empty str, got {type!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+        if self._owner._wire.raw:
+            raise IPCError(f"cannot send request {type!r}: rawBuffer is on, and requests are events")
         handle = self._owner._handle
         if handle is None:
             raise IPCNotConnectedError(f"cannot send request {type!r}: not started")
@@ -83,10 +84,7 @@ class Requests:
             future = asyncio.run_coroutine_threadsafe(
                 self._ask(peer, type, data, timeout), handle.loop
             )
-            try:
-                return future.result()
-            except concurrent.futures.CancelledError:
-                raise
+            return future.result()
         return handle.awaitable(self._ask(peer, type, data, timeout))
 
     async def _ask(self, peer: Any, type: str, data: Any, timeout: float | None) -> Any:
