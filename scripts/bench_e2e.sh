@@ -8,4 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the comparison subjects of the request workload (pyzmq): the bench extra
+.venv/bin/python -m pip install --quiet "pyzmq>=25"
 exec .venv/bin/python bench/e2e/run.py "$@"

@@ -2,8 +2,9 @@
 // or a client, mirroring bench/e2e/peer.py (same arguments, same JSON lines on
 // stdout, same payloads). Run with Node 22: node_modules/.bin/node.
 //
-//   node peer.mjs --role server|client --workload oneway|rtt|latency|fanout|large|connections
+//   node peer.mjs --role server|client --workload oneway|rtt|latency|fanout|large|connections|request
 //                 --transport unix|tcp --addr PATH|PORT --n N [--warmup W] [--clients 4]
+//                 [--latency-n L]   (request: L one-at-a-time round trips after the N)
 //
 // Senders honour backpressure as a careful node-ipc user does: when emit /
 // broadcast (socket.write) returns false they wait for 'drain'.
@@ -107,6 +108,19 @@ function runServer() {
                 fins++;
                 if (fins === nClients) say({role: 'server', t_start: tStart, cpu: cpu()});
             });
+        } else if (workload === 'request') {
+            // fastipc's request/reply wire form, answered with plain node-ipc code
+            let count = 0;
+            server.on('fastipc.request', (req, socket) => {
+                let data = req.data;
+                if (req.type === 'fin') {
+                    say({role: 'server', count, cpu: cpu()});
+                    data = count;
+                } else {
+                    count++;
+                }
+                server.emit(socket, 'fastipc.reply', {id: req.id, data});
+            });
         } else if (workload === 'connections') {
             let held = 0;
             server.on('hello', () => {
@@ -127,6 +141,7 @@ function runClient() {
         client.on('connect', () => onConnect && onConnect());
         client.on('done', (d) => handlers.done && handlers.done(d));
         client.on('m', (d) => handlers.m(d));
+        client.on('fastipc.reply', (d) => handlers.reply(d));
     });
     const finish = () => {
         ipc.disconnect('bench');
@@ -187,6 +202,53 @@ function runClient() {
             client.emit('fin', null);
             await doneP;
             say({role: 'client', count: samples.length, matched: ok, samples_ns: samples.slice(warmup), cpu: c});
+        } else if (workload === 'request') {
+            // requests in fastipc's wire form, correlated by id with plain node-ipc code
+            const latencyN = Number(args['latency-n'] || 0);
+            const total = warmup + n + latencyN;
+            const data = new Array(total);
+            for (let i = 0; i < total; i++) data[i] = {seq: i, text: smallPayload(i)};
+            const same = (a, b) => a !== null && typeof a === 'object' && a.seq === b.seq && a.text === b.text;
+            const pending = new Map(); // id -> callback(data)
+            let nextId = 0;
+            handlers.reply = (r) => {
+                const cb = pending.get(r.id);
+                pending.delete(r.id);
+                cb(r.data);
+            };
+            const request = (type, value, cb) => {
+                const id = ++nextId;
+                pending.set(id, cb);
+                client.emit('fastipc.request', {id, type, data: value});
+            };
+            const ask = (type, value) => new Promise((resolve) => request(type, value, resolve));
+            await connected;
+            let ok = 0;
+            for (let i = 0; i < warmup; i++) if (same(await ask('echo', data[i]), data[i])) ok++;
+            const end = warmup + n;
+            let sent = warmup;
+            let got = 0;
+            let resolveEnd;
+            const ended = new Promise((resolve) => { resolveEnd = resolve; });
+            const send = (i) => request('echo', data[i], (d) => {
+                if (same(d, data[i])) ok++;
+                got++;
+                if (sent < end) send(sent++);
+                if (got === n) resolveEnd(now());
+            });
+            const tStart = now();
+            while (sent < Math.min(warmup + WINDOW, end)) send(sent++);
+            const tEnd = await ended;
+            const samples = [];
+            for (let i = end; i < total; i++) {
+                const t0 = process.hrtime.bigint();
+                const d = await ask('echo', data[i]);
+                samples.push(Number(process.hrtime.bigint() - t0));
+                if (same(d, data[i])) ok++;
+            }
+            const serverCount = await ask('fin', null);
+            say({role: 'client', count: total, matched: ok, t_start: tStart, t_end: tEnd,
+                 samples_ns: samples, server_count: serverCount, cpu: cpu()});
         } else if (workload === 'fanout') {
             const want = lastPayload('fanout', n);
             let count = 0;

@@ -14,7 +14,10 @@ bench/e2e/peer.mjs for node-ipc on Node 22):
 * ``asyncio-orjson``: a hand-written asyncio Protocol with orjson speaking the
   same wire format (what a Python user would write by hand);
 * ``py-to-node``: a fastipc (Cython, asyncio) client to a node-ipc server;
-* ``node-to-py``: a node-ipc client to a fastipc (Cython, asyncio) server.
+* ``node-to-py``: a node-ipc client to a fastipc (Cython, asyncio) server;
+* ``pyzmq`` and ``mp-connection``: the request workload only, through pyzmq
+  (DEALER/ROUTER over ipc://) and ``multiprocessing.connection`` (AF_UNIX),
+  bench/e2e/peer_rpc.py.
 
 Workloads, over a Unix socket and over TCP on 127.0.0.1, with frames
 ``{"type":"m","data":"<64 chars>"}\\f``: ``oneway`` (a client emits N events;
@@ -24,7 +27,11 @@ N over the time from its first emit to the server's receipt of the last),
 server broadcasts N events to 4 client processes: deliveries/s), ``large``
 (1 MiB string payloads, oneway: MB/s), ``connections`` (server RSS growth
 from /proc/PID/status while it holds 1,000 idle clients, each of which sent
-one event: KiB per connection).
+one event: KiB per connection), and, over the Unix socket only, ``request``
+(request/reply through fastipc's ``client.request``/``server.on_request``,
+payload ``{"seq": i, "text": <64 chars>}``: round trips/s with 64 in flight,
+then p50/p99 with one in flight; the summary gives fastipc's ratios to pyzmq
+and to multiprocessing.connection).
 
 Every count is checked exactly (the receiver counts events and compares the
 last payload); a run that fails a check, times out or crashes gives the cell
@@ -43,6 +50,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
+import importlib.util
 import json
 import os
 import pathlib
@@ -63,6 +72,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 NODE = ROOT / "node_modules" / ".bin" / "node"
 PY_PEER = HERE / "peer.py"
+PY_RPC_PEER = HERE / "peer_rpc.py"
 NODE_PEER = HERE / "peer.mjs"
 RESULTS = ROOT / "bench" / "results"
 MIB = 1024 * 1024
@@ -70,8 +80,12 @@ MIB = 1024 * 1024
 sys.path.insert(0, str(ROOT / "bench"))
 import codec_bench  # noqa: E402  (versions(), machine(): the same capture as the codec benchmark)
 
-WORKLOADS = ("oneway", "rtt", "latency", "fanout", "large", "connections")
+# the node-ipc-level workloads, then the request/reply layer's
+EVENT_WORKLOADS = ("oneway", "rtt", "latency", "fanout", "large", "connections")
+WORKLOADS = (*EVENT_WORKLOADS, "request")
 TRANSPORTS = ("unix", "tcp")
+# workloads measured over some transports only
+WORKLOAD_TRANSPORTS = {"request": ("unix",)}
 
 FULL = {
     "runs": 3,
@@ -82,6 +96,9 @@ FULL = {
     "fanout": 100_000,
     "large": 64,
     "connections": 1_000,
+    "request": 100_000,
+    "request_latency": 10_000,
+    "request_warmup": 1_000,
     "timeout": 120.0,
 }
 QUICK = {
@@ -93,6 +110,9 @@ QUICK = {
     "fanout": 20_000,
     "large": 16,
     "connections": 1_000,
+    "request": 20_000,
+    "request_latency": 2_000,
+    "request_warmup": 200,
     "timeout": 60.0,
 }
 FANOUT_CLIENTS = 4
@@ -105,8 +125,16 @@ METRICS = {
     "fanout": [("rate", "fanout deliveries/s (4 clients)", True)],
     "large": [("mb_per_s", "large (1 MiB) MB/s", True)],
     "connections": [("kib_per_conn", "RSS KiB per idle connection (1,000)", False)],
+    "request": [
+        ("rate", "request round trips/s (64 in flight)", True),
+        ("p50_us", "request p50 us (1 in flight)", False),
+        ("p99_us", "request p99 us (1 in flight)", False),
+    ],
 }
-THROUGHPUT = {"oneway", "rtt", "fanout"}
+THROUGHPUT = {"oneway", "rtt", "fanout", "request"}
+# the request workload's other subjects, and the ratios the summary gives
+REQUEST_BASELINES = ("pyzmq", "mp-connection")
+REQUEST_SUBJECTS = ("fastipc-cython", "fastipc-uvloop", "fastipc-python")
 
 
 @dataclass
@@ -114,7 +142,7 @@ class Peer:
     """How to start one side: Node, or Python with an implementation, loop and codec."""
 
     lang: str  # "py" or "node"
-    impl: str = "fastipc"
+    impl: str = "fastipc"  # py: fastipc, proto; for the request workload also zmq, mpconn
     loop: str = "asyncio"
     codec: str = "cython"
 
@@ -142,7 +170,10 @@ class Peer:
         # this tree), not src/: a fresh clone's src/ has no compiled codec.
         if self.codec == "python":
             env["FASTIPC_NO_EXTENSIONS"] = "1"
-        cmd = [sys.executable, str(PY_PEER), "--impl", self.impl, "--loop", self.loop]
+        script = PY_RPC_PEER if workload == "request" else PY_PEER
+        cmd = [sys.executable, str(script), "--impl", self.impl]
+        if self.impl == "fastipc" or script is PY_PEER:
+            cmd += ["--loop", self.loop]
         if self.impl == "fastipc":
             cmd += ["--codec", self.codec]
         return cmd + common, env
@@ -161,6 +192,9 @@ class Subject:
 def subjects() -> list[Subject]:
     cy = Peer("py")
     node = Peer("node")
+    no_request = EVENT_WORKLOADS
+    zmq = Peer("py", impl="zmq")
+    mpconn = Peer("py", impl="mpconn")
     return [
         Subject("node-ipc", "node-ipc 14 (Node 22, both sides)", node, node),
         Subject("fastipc-cython", "fastipc, Cython codec, asyncio", cy, cy),
@@ -188,20 +222,37 @@ def subjects() -> list[Subject]:
             "hand-written asyncio Protocol + orjson",
             Peer("py", impl="proto"),
             Peer("py", impl="proto"),
+            workloads=no_request,
         ),
         Subject(
             "py-to-node",
             "fastipc client (Cython, asyncio) -> node-ipc server",
             node,
             cy,
-            workloads=WORKLOADS[:-1],
+            workloads=(*no_request[:-1], "request"),
         ),
         Subject(
             "node-to-py",
             "node-ipc client -> fastipc server (Cython, asyncio)",
             cy,
             node,
-            workloads=WORKLOADS[:-1],
+            workloads=(*no_request[:-1], "request"),
+        ),
+        Subject(
+            "pyzmq",
+            "pyzmq DEALER client -> ROUTER server, ipc://, blocking sockets, "
+            "[8-byte id, orjson body] frames, copy=False (request only)",
+            zmq,
+            zmq,
+            workloads=("request",),
+        ),
+        Subject(
+            "mp-connection",
+            "multiprocessing.connection Client -> Listener, AF_UNIX, "
+            "send/recv of pickled (id, payload) (request only)",
+            mpconn,
+            mpconn,
+            workloads=("request",),
         ),
     ]
 
@@ -327,6 +378,13 @@ def run_once(
         extra = ["--warmup", str(params["latency_warmup"])]
     if workload == "fanout":
         extra = ["--clients", str(FANOUT_CLIENTS)]
+    if workload == "request":
+        extra = [
+            "--warmup",
+            str(params["request_warmup"]),
+            "--latency-n",
+            str(params["request_latency"]),
+        ]
     try:
         cmd, env = subject.server.command("server", workload, transport, addr, n, extra)
         procs["server"] = Proc("server", cmd, env, lines, tmp)
@@ -418,6 +476,30 @@ def measure(
                 )
         seconds = (max(got[name]["t_last"] for name in names) - srv["t_start"]) / 1e9
         return {"seconds": seconds, "rate": len(names) * n / seconds}
+    if workload == "request":
+        total = params["request_warmup"] + n + params["request_latency"]
+        samples = cli.get("samples_ns") or []
+        if (
+            cli.get("count") != total
+            or cli.get("matched") != total
+            or srv.get("count") != total
+            or cli.get("server_count") != total
+            or len(samples) != params["request_latency"]
+        ):
+            raise RunFailed(
+                f"request: {cli.get('count')} asked, {cli.get('matched')} answers matched, "
+                f"server answered {srv.get('count')} (told the client "
+                f"{cli.get('server_count')}) of {total}, {len(samples)} latency samples"
+            )
+        seconds = (cli["t_end"] - cli["t_start"]) / 1e9
+        q = statistics.quantiles(samples, n=100, method="inclusive")
+        return {
+            "seconds": seconds,
+            "rate": n / seconds,
+            "p50_us": statistics.median(samples) / 1e3,
+            "p99_us": q[98] / 1e3,
+            "mean_us": statistics.fmean(samples) / 1e3,
+        }
     raise AssertionError(workload)
 
 
@@ -459,6 +541,45 @@ def fmt(value: float | None, key: str) -> str:
     return f"{value / 1e3:,.0f}k"
 
 
+def request_ratios(
+    medians: dict[str, Any], cells: list[tuple[str, str]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``{fastipc subject: {baseline: {metric: ratio}}}`` for the request cells,
+    each ratio oriented so that above 1 means fastipc is better."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for workload, transport in cells:
+        if workload != "request":
+            continue
+        cell = f"{workload}/{transport}"
+        for key in REQUEST_SUBJECTS:
+            mine = medians.get(key, {}).get(cell)
+            if not mine:
+                continue
+            for base in REQUEST_BASELINES:
+                theirs = medians.get(base, {}).get(cell)
+                if not theirs:
+                    continue
+                ratios = out.setdefault(f"{key} {cell}", {}).setdefault(base, {})
+                for metric, _, higher in METRICS[workload]:
+                    a, b = mine.get(metric), theirs.get(metric)
+                    if a and b:
+                        ratios[metric] = a / b if higher else b / a
+    return out
+
+
+def request_summary(medians: dict[str, Any], cells: list[tuple[str, str]]) -> list[str]:
+    lines = []
+    for subject, per in request_ratios(medians, cells).items():
+        parts = []
+        for base, ratios in per.items():
+            shown = ", ".join(
+                f"{metric.removesuffix('_us')} {ratio:.2f}x" for metric, ratio in ratios.items()
+            )
+            parts.append(f"/ {base}: {shown}")
+        lines.append(f"- `{subject}` " + "; ".join(parts))
+    return lines
+
+
 def markdown(
     subs: list[Subject],
     medians: dict[str, Any],
@@ -474,13 +595,16 @@ def markdown(
         "",
         f"{info['date']} · {mode} run · {m['cpu']} · {m['nproc']} CPUs · Python "
         f"{v['python'].split()[0]} · Node {v['node'] or 'n/a'} · node-ipc {v['node_ipc'] or 'n/a'} · "
-        f"orjson {v['orjson'] or 'n/a'} · uvloop {info['uvloop'] or 'n/a'}",
+        f"orjson {v['orjson'] or 'n/a'} · uvloop {info['uvloop'] or 'n/a'} · "
+        f"pyzmq {info.get('pyzmq') or 'n/a'}",
         "",
         f"Median of {params['runs']} run(s) per cell, every subject's processes started fresh "
         "per run, subjects alternated run by run. N: "
         + ", ".join(f"{w} {params[w]:,}" for w in WORKLOADS)
         + f" (latency after {params['latency_warmup']:,} warm-up round trips; fanout N is per "
-        f"client, {FANOUT_CLIENTS} clients). Each cell: the figure, then its ratio to node-ipc 14 "
+        f"client, {FANOUT_CLIENTS} clients; request: {params['request_warmup']:,} warm-up round "
+        f"trips, then N with 64 in flight, then {params['request_latency']:,} one at a time for "
+        "p50/p99, all on one connection). Each cell: the figure, then its ratio to node-ipc 14 "
         "in the same run (for latency and RSS the ratio is node-ipc's figure over the subject's, "
         "so above 1x is better everywhere). † below 2x on a throughput cell; ‡ below 1x.",
         "",
@@ -504,12 +628,20 @@ def markdown(
                 text = fmt(value, metric)
                 if value and anchor and s.key != "node-ipc":
                     ratio = value / anchor if higher else anchor / value
-                    mark = (
-                        "‡" if ratio < 1 else ("†" if ratio < 2 and workload in THROUGHPUT else "")
-                    )
+                    throughput = higher and workload in THROUGHPUT
+                    mark = "‡" if ratio < 1 else ("†" if ratio < 2 and throughput else "")
                     text += f" ({ratio:.2f}x{mark})"
                 row.append(text)
             lines.append("| " + " | ".join(row) + " |")
+    summary = request_summary(medians, cells)
+    if summary:
+        lines += [
+            "",
+            "Request/reply, fastipc over the other subjects in the same run "
+            "(above 1x: fastipc is better; the issue's target is rate at least 2x pyzmq):",
+            "",
+        ]
+        lines += summary
     lines += ["", "Subjects:", ""]
     for s in subs:
         lines.append(f"- `{s.key}`: {s.label}")
@@ -539,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     params["quick"] = args.quick
     if args.runs:
         params["runs"] = args.runs
-    for w in ("oneway", "rtt", "latency", "fanout", "large"):
+    for w in ("oneway", "rtt", "latency", "fanout", "large", "request", "request_latency"):
         params[w] = max(1, int(params[w] * args.scale))
     subs = subjects()
     if args.subjects:
@@ -548,6 +680,15 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown subjects {sorted(unknown)}")
         subs = [s for s in subs if s.key in wanted]
+    if importlib.util.find_spec("zmq") is None and any(s.key == "pyzmq" for s in subs):
+        if args.subjects:
+            parser.error("the pyzmq subject needs pyzmq: pip install -e '.[bench]'")
+        print(
+            "bench_e2e: pyzmq is not installed (pip install -e '.[bench]'); "
+            "the pyzmq subject is left out",
+            file=sys.stderr,
+        )
+        subs = [s for s in subs if s.key != "pyzmq"]
     workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
     transports = args.transports.split(",") if args.transports else list(TRANSPORTS)
     node = node_version()
@@ -558,7 +699,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     started = time.perf_counter()
-    cells = [(w, t) for w in workloads for t in transports]
+    unknown = set(workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}")
+    cells = [
+        (w, t) for w in workloads for t in transports if t in WORKLOAD_TRANSPORTS.get(w, TRANSPORTS)
+    ]
+    # a subject with none of the chosen workloads gets no column
+    subs = [s for s in subs if set(s.workloads) & set(workloads)]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {s.key: {} for s in subs}
     failures: dict[str, dict[str, list[str]]] = {}
     for workload, transport in cells:
@@ -599,16 +747,21 @@ def main(argv: list[str] | None = None) -> int:
                 k: statistics.median(r[k] for r in results) for k, _, _ in METRICS[workload]
             }
     try:
-        import importlib.metadata
-
         uvloop_version: str | None = importlib.metadata.version("uvloop")
     except Exception:
         uvloop_version = None
+    try:
+        import zmq
+
+        zmq_version: str | None = f"{zmq.__version__} (libzmq {zmq.zmq_version()})"
+    except ImportError:
+        zmq_version = None
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "versions": codec_bench.versions(node),
         "machine": codec_bench.machine(),
         "uvloop": uvloop_version,
+        "pyzmq": zmq_version,
     }
     table = markdown(subs, medians, cells, params, info, failures)
     elapsed = time.perf_counter() - started
@@ -628,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "failures": failures,
         "medians": medians,
+        "request_ratios": request_ratios(medians, cells),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "e2e.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -39,6 +39,9 @@ REQUEST = "fastipc.request"
 REPLY = "fastipc.reply"
 
 Responder = Callable[..., Any]
+#: Answers that are surely not awaitable: checked before inspect.isawaitable,
+#: whose ABC check costs more than the rest of answering.
+_PLAIN = (str, int, float, dict, list, tuple, type(None))
 
 
 class Requests:
@@ -57,7 +60,7 @@ class Requests:
         self._send = send
         self._next_id = 0
         # id -> (future on the loop, the peer asked)
-        self._pending: dict[int, tuple[asyncio.Future[Any], Any]] = {}
+        self._pending: dict[int, tuple[asyncio.Future[Any], Any, asyncio.TimerHandle | None]] = {}
         self._responders: dict[str, Responder] = {}
         self.late = 0
         owner.on(REQUEST, self._request_received)
@@ -73,53 +76,74 @@ class Requests:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         if self._owner._wire.raw:
-            raise IPCError(f"cannot send request {type!r}: rawBuffer is on, and requests are events")
+            raise IPCError(
+                f"cannot send request {type!r}: rawBuffer is on, and requests are events"
+            )
         handle = self._owner._handle
         if handle is None:
-            raise IPCNotConnectedError(f"cannot send request {type!r}: not started")
+            raise IPCNotConnectedError(
+                f"cannot send request {type!r}: not started, or closed for good"
+            )
         try:
-            asyncio.get_running_loop()
+            running = asyncio.get_running_loop()
         except RuntimeError:
-            # plain code: the background loop answers; this thread waits
+            # plain code: the background loop sends and answers; this thread waits
             future = asyncio.run_coroutine_threadsafe(
                 self._ask(peer, type, data, timeout), handle.loop
             )
             return future.result()
+        if running is handle.loop:
+            # on the owner's loop: sent now, in order with emits made after
+            # it; the answer's future itself is the awaitable
+            return self._issue(peer, type, data, timeout)
         return handle.awaitable(self._ask(peer, type, data, timeout))
 
     async def _ask(self, peer: Any, type: str, data: Any, timeout: float | None) -> Any:
+        return await self._issue(peer, type, data, timeout)
+
+    def _issue(self, peer: Any, type: str, data: Any, timeout: float | None) -> asyncio.Future[Any]:
+        """Send the request (on the loop); the future its answer settles.
+
+        One timer per request with a timeout, cancelled by the answer. A
+        caller that cancels the future leaves its entry to the answer, the
+        timer or the connection's close, whichever comes first: the answer
+        then counts as late.
+        """
         self._next_id += 1
         id = self._next_id
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
-        self._pending[id] = (waiter, peer)
-        try:
-            message: dict[str, Any] = {"id": id, "type": type}
-            if data is not OMITTED:
-                message["data"] = data
-            self._send(peer, REQUEST, message)
-            if timeout is None:
-                return await waiter
-            try:
-                return await asyncio.wait_for(asyncio.shield(waiter), timeout)
-            except asyncio.TimeoutError:
-                raise RequestTimeoutError(
-                    f"no answer to request {type!r} (id {id}) within {timeout:g} s"
-                ) from None
-        finally:
-            # answered, failed, timed out or cancelled: a later answer is late
-            self._pending.pop(id, None)
-            if not waiter.done():
-                waiter.cancel()
+        message: dict[str, Any] = {"id": id, "type": type}
+        if data is not OMITTED:
+            message["data"] = data
+        self._send(peer, REQUEST, message)  # raises before anything is pending
+        timer = (
+            None if timeout is None else loop.call_later(timeout, self._expire, id, type, timeout)
+        )
+        self._pending[id] = (waiter, peer, timer)
+        return waiter
+
+    def _expire(self, id: int, type: str, timeout: float) -> None:
+        entry = self._pending.pop(id, None)
+        if entry is not None and not entry[0].done():
+            entry[0].set_exception(
+                RequestTimeoutError(f"no answer to request {type!r} (id {id}) within {timeout:g} s")
+            )
 
     def _reply_received(self, message: Any, peer: Any = None) -> None:
         id = message.get("id") if isinstance(message, dict) else None
-        entry = self._pending.get(id) if isinstance(id, int) else None
-        if entry is None or entry[1] is not peer or entry[0].done():
+        entry = self._pending.get(id) if _is_id(id) else None  # type: ignore[arg-type]
+        if entry is None or entry[1] is not peer:
             self.late += 1
-            logger.debug("dropped a late or unknown reply %r", id)
+            logger.debug("dropped an unknown reply %r", id)
             return
-        waiter = entry[0]
+        del self._pending[id]  # type: ignore[arg-type]
+        waiter, _, timer = entry
+        if timer is not None:
+            timer.cancel()
+        if waiter.done():  # the caller cancelled it
+            self.late += 1
+            return
         error = message.get("error")
         if error is not None:
             waiter.set_exception(RemoteError.from_wire(error))
@@ -127,10 +151,15 @@ class Requests:
             waiter.set_result(message.get("data"))
 
     def fail_all(self, peer: Any, reason: str) -> None:
-        """Fail every request in flight to ``peer`` (every one when ``None``
-        means the client's only connection)."""
-        for id, (waiter, asked) in list(self._pending.items()):
-            if asked is peer and not waiter.done():
+        """Fail every request in flight to ``peer`` (``None``: a client's
+        connection)."""
+        for id, (waiter, asked, timer) in list(self._pending.items()):
+            if asked is not peer:
+                continue
+            del self._pending[id]
+            if timer is not None:
+                timer.cancel()
+            if not waiter.done():
                 waiter.set_exception(IPCNotConnectedError(f"request {id} failed: {reason}"))
 
     # ------------------------------------------------------------ answering
@@ -144,7 +173,7 @@ class Requests:
         self._responders[type] = responder
 
     def _request_received(self, message: Any, peer: Any = None) -> None:
-        if not isinstance(message, dict) or not isinstance(message.get("id"), int):
+        if not isinstance(message, dict) or not _is_id(message.get("id")):
             logger.warning("dropped a malformed request: %r", message)
             return
         id = message["id"]
@@ -159,7 +188,7 @@ class Requests:
         except Exception as exc:
             self._answer_error(peer, id, exc)
             return
-        if inspect.isawaitable(result):
+        if not isinstance(result, _PLAIN) and inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda done: self._answer_later(peer, id, done))
         else:
@@ -188,3 +217,8 @@ class Requests:
             self._send(peer, REPLY, {"id": id, "error": detail})
         except Exception as exc:  # the connection is gone: nobody to tell
             logger.debug("could not send the error answer to request %d: %r", id, exc)
+
+
+def _is_id(value: Any) -> bool:
+    """A request id: an int, and not a JSON ``true`` (a bool is an int here)."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -3,8 +3,10 @@
 A fastipc server and a fastipc client share one asyncio loop and talk over a
 real Unix socket, so every event crosses the kernel, the transport, the codec
 and the emitter: ``oneway`` (the client emits 20,000 events, honouring
-backpressure with ``drain()``, until the server has counted the last) and
-``rtt`` (2,000 round trips, 64 in flight, the server echoing each). Ids
+backpressure with ``drain()``, until the server has counted the last),
+``rtt`` (2,000 round trips, 64 in flight, the server echoing each) and
+``request`` (2,000 ``await client.request('echo', ..., timeout=60)`` calls,
+64 in flight, answered by the server's ``on_request('echo', ...)``). Ids
 ``cython`` and ``python`` pick the codec both sides use. Every round checks
 the count and the last payload, so no benchmark passes vacuously.
 
@@ -165,3 +167,35 @@ def test_e2e_rtt(benchmark: Any, pair: Pair) -> None:
     assert rounds
     for got, echoed, last in rounds:
         assert (got, echoed, last) == (RTT_ROUND_TRIPS, RTT_ROUND_TRIPS, data[-1])
+
+
+def test_e2e_request(benchmark: Any, pair: Pair) -> None:
+    benchmark.group = f"e2e request: {RTT_ROUND_TRIPS} requests, {WINDOW} in flight, Unix socket"
+    data = [{"seq": i, "text": _payload(i)} for i in range(RTT_ROUND_TRIPS)]
+    answered = [0]
+
+    def echo(value: Any, socket: Any) -> Any:
+        answered[0] += 1
+        return value
+
+    pair.server.on_request("echo", echo)
+    rounds: list[tuple[int, int]] = []
+
+    async def trips() -> None:
+        answered[0] = 0
+        indices = iter(range(RTT_ROUND_TRIPS))
+        request = pair.client.request
+
+        async def worker() -> int:
+            matched = 0
+            for i in indices:  # shared: each of the WINDOW workers takes the next one
+                matched += await request("echo", data[i], timeout=60) == data[i]
+            return matched
+
+        matched = sum(await asyncio.gather(*(worker() for _ in range(WINDOW))))
+        rounds.append((matched, answered[0]))
+
+    benchmark.pedantic(lambda: pair.loop.run_until_complete(trips()), rounds=5, warmup_rounds=1)
+    assert rounds
+    assert all(r == (RTT_ROUND_TRIPS, RTT_ROUND_TRIPS) for r in rounds), rounds
+    assert pair.client.lateReplies == 0
