@@ -15,7 +15,7 @@ from ._config import Config
 from ._constants import OMITTED
 from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
-from ._rpc import Requests
+from ._rpc import Answering, Requests
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
 from ._transports.endpoint import ConnectOptions, Endpoint, connect
 from ._transports.stream import StreamProtocol
@@ -31,7 +31,7 @@ logger = logging.getLogger("fastipc")
 BACKLOG_WAIT_MS = 2000.0
 
 
-class Client(EventEmitter):
+class Client(Answering, EventEmitter):
     """A connection to one node-ipc server, kept as ``ipc.of[id]``.
 
     Events: ``connect``, ``disconnect``, ``destroy``, ``error`` (the
@@ -481,34 +481,8 @@ class Client(EventEmitter):
         """
         return self._rpc().ask(None, type, data, timeout)
 
-    def on_request(self, type: str, responder: Any = None) -> Any:
-        """Answer the server's requests of ``type`` with ``responder(data)``.
-
-        The return value (or, for a coroutine function, the awaited value)
-        goes back as the answer; an exception goes back as a
-        [`RemoteError`][fastipc.RemoteError] with its type, message and
-        traceback. Use it directly or as a decorator,
-        ``@client.on_request('add')``. A later registration for the same
-        type replaces the earlier one.
-
-        Returns:
-            ``responder``, so the decorator leaves the function usable.
-        """
-        if responder is None:
-            return lambda fn: self.on_request(type, fn)
-        self._rpc().respond(type, responder)
-        return responder
-
-    @property
-    def lateReplies(self) -> int:
-        """Answers that came after their request had timed out, was
-        cancelled or failed (or named no request): dropped and counted."""
-        return 0 if self._requests is None else self._requests.late
-
-    def _rpc(self) -> Requests:
-        if self._requests is None:
-            self._requests = Requests(self, lambda peer, type, data: self.emit(type, data))
-        return self._requests
+    def _send_request(self, peer: Any, type: str, data: Any) -> None:
+        self.emit(type, data)
 
     # ------------------------------------------------------------ sending
 

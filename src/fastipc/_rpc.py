@@ -29,7 +29,7 @@ from typing import Any
 from ._constants import OMITTED
 from .errors import IPCError, IPCNotConnectedError, RemoteError, RequestTimeoutError
 
-__all__ = ["REPLY", "REQUEST", "Requests"]
+__all__ = ["REPLY", "REQUEST", "Answering", "Requests"]
 
 logger = logging.getLogger("fastipc")
 
@@ -222,3 +222,53 @@ class Requests:
 def _is_id(value: Any) -> bool:
     """A request id: an int, and not a JSON ``true`` (a bool is an int here)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Answering:
+    """``on_request`` and ``lateReplies``: the answering side a server and a
+    client share. The owner sets ``_requests = None`` and provides
+    ``_send_request(peer, type, data)``."""
+
+    _requests: Requests | None
+
+    def _send_request(self, peer: Any, type: str, data: Any) -> None:
+        raise NotImplementedError
+
+    def on_request(self, type: str, responder: Any = None) -> Any:
+        """Answer the peer's requests of ``type`` with ``responder``.
+
+        A client's responder is called as ``responder(data)``; a server's
+        as ``responder(data, socket)``, with the asking client's socket.
+        The return value (or, for a coroutine function, the awaited value)
+        goes back as the answer; an exception goes back as a
+        [`RemoteError`][fastipc.RemoteError] with its type, message and
+        traceback. Use it directly or as a decorator,
+        ``@client.on_request('add')``. A later registration for the same
+        type replaces the earlier one.
+
+        Args:
+            type: the request type to answer.
+            responder: the function (or coroutine function) that answers.
+
+        Returns:
+            ``responder``, so the decorator leaves the function usable.
+
+        Raises:
+            TypeError: Raised when ``type`` is not a non-empty str or
+                ``responder`` is not callable.
+        """
+        if responder is None:
+            return lambda fn: self.on_request(type, fn)
+        self._rpc().respond(type, responder)
+        return responder
+
+    @property
+    def lateReplies(self) -> int:
+        """Answers that came after their request had timed out, was
+        cancelled or failed (or that named no request): dropped and counted."""
+        return 0 if self._requests is None else self._requests.late
+
+    def _rpc(self) -> Requests:
+        if self._requests is None:
+            self._requests = Requests(self, self._send_request)
+        return self._requests

@@ -12,7 +12,7 @@ from typing import Any
 from ._config import Config
 from ._constants import OMITTED
 from ._paths import path_in_root, prepare_socket_root, unlink_socket, widen_socket_mode
-from ._rpc import Requests
+from ._rpc import Answering, Requests
 from ._serving import Peer, ServerBase
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, server_context
 from ._transports.endpoint import Endpoint, ListenOptions, Serving, listen
@@ -133,7 +133,7 @@ class IPCSocket(Peer):
         return f"<IPCSocket id={self.id!r} {where} {state}>"
 
 
-class Server(ServerBase[IPCSocket]):
+class Server(Answering, ServerBase[IPCSocket]):
     """A node-ipc server: ``start``, ``stop``, ``on``, ``emit``, ``broadcast``.
 
     Made by ``ipc.serve`` (a Unix socket; a named pipe on Windows) and
@@ -512,32 +512,7 @@ class Server(ServerBase[IPCSocket]):
         """
         return self._rpc().ask(socket, type, data, timeout)
 
-    def on_request(self, type: str, responder: Any = None) -> Any:
-        """Answer clients' requests of ``type`` with ``responder(data, socket)``.
-
-        As [`Client.on_request`][fastipc.Client.on_request], with the
-        asking client's socket as the second argument.
-
-        Returns:
-            ``responder``, so the decorator leaves the function usable.
-        """
-        if responder is None:
-            return lambda fn: self.on_request(type, fn)
-        self._rpc().respond(type, responder)
-        return responder
-
-    @property
-    def lateReplies(self) -> int:
-        """Answers from clients that came too late (see
-        [`Client.lateReplies`][fastipc.Client.lateReplies])."""
-        return 0 if self._requests is None else self._requests.late
-
-    def _rpc(self) -> Requests:
-        if self._requests is None:
-            self._requests = Requests(self, self._send_to)
-        return self._requests
-
-    def _send_to(self, socket: IPCSocket, type: str, data: Any) -> None:
+    def _send_request(self, socket: IPCSocket, type: str, data: Any) -> None:
         if socket.destroyed:
             raise IPCNotConnectedError(f"cannot send {type!r} to {socket!r}: it is closed")
         self.emit(socket, type, data)
