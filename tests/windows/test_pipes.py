@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from typing import Any
 
 import pytest
@@ -201,16 +200,14 @@ def test_burst_of_10000_in_order_both_ways(run, root):
 
         await _serve(server_ipc, started)
         client_ipc = make_ipc(root)
-        got: list[int] = []
-        client_ipc.connectTo("burst", lambda: client_ipc.of.burst.on("m", got.append))
+        back = Recorder()
+        client_ipc.connectTo("burst", lambda: back.watch(client_ipc.of.burst, "m"))
         await client_ipc.of.burst.wait_connected()
         for i in range(count):
             client_ipc.of.burst.emit("n", i)
-        deadline = time.monotonic() + 40
-        while len(got) < count and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await back.until(lambda: len(back.of("m")) >= count, timeout=40)
         assert received == list(range(count))
-        assert got == list(range(count))
+        assert [args[0] for args in back.of("m")] == list(range(count))
         client_ipc.disconnect("burst")
         await _stop(server_ipc)
 
@@ -245,14 +242,14 @@ def test_socket_disconnected_names_the_client(run, root):
         server_ipc = make_ipc(root, id="srv", identifyPeer=True)
         seen = Recorder()
         await _serve(
-            server_ipc, lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected")
+            server_ipc,
+            lambda: seen.watch(server_ipc.server, "connect", "socket.disconnected", "hi"),
         )
         client_ipc = make_ipc(root, id="leaver")
         client_ipc.connectTo("srv", lambda: None)
         await client_ipc.of.srv.wait_connected()
         client_ipc.of.srv.emit("hi", {"id": "leaver"})
-        await seen.until(lambda: seen.of("connect"))
-        await asyncio.sleep(0.2)
+        await seen.until(lambda: seen.of("hi"))  # identifyPeer has named the socket
         client_ipc.disconnect("srv")
         await seen.until(lambda: seen.of("socket.disconnected"))
         (sock, destroyed_id) = seen.of("socket.disconnected")[0]
@@ -279,8 +276,8 @@ def test_client_reconnects_after_a_server_restart(run, root):
         client_ipc.of.phoenix.emit("ping", 1)
         await got.until(lambda: got.of("pong"))
         await _stop(server_ipc)
-        await got.until(lambda: got.of("disconnect"))
-        await asyncio.sleep(0.3)  # the client retries against a missing pipe meanwhile
+        # a retry against the missing pipe fails (a second disconnect) first
+        await got.until(lambda: len(got.of("disconnect")) >= 2)
         server_ipc = make_ipc(root, id="phoenix")
         await _serve(
             server_ipc, lambda: server_ipc.server.on("ping", lambda d, s: s.emit("pong", d))

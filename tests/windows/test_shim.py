@@ -74,11 +74,15 @@ def test_server_pipes_carry_the_configured_dacl(run, root, shim, readable, writa
         client = make_ipc(root)
         client.connectTo("acl", lambda: None)
         await client.of.acl.wait_connected()
-        await asyncio.sleep(0.05)
+        # a second client connects only to the instance made after the first
+        second = make_ipc(root)
+        second.connectTo("acl", lambda: None)
+        await second.of.acl.wait_connected()
         assert aces(listener.security_descriptor()) == first
         everyone = {mask for _, mask, who in first if who == "WD"}
         assert everyone == ({shim.READ_ALL_RIGHTS, shim.WRITE_ALL_RIGHTS} if readable else set())
         client.disconnect("acl")
+        second.disconnect("acl")
         ipc.server.stop()
         await ipc.server.wait_closed()
 
