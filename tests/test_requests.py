@@ -298,3 +298,38 @@ def test_remote_errors_pickle_with_what_they_carry():
         "ERR_IPC_REMOTE_ERROR",
     )
     assert str(RemoteError.from_wire("not a dict")) == "Error: 'not a dict'"
+
+
+@pytest.mark.loops("asyncio", "uvloop")
+def test_timeouts_fire_in_deadline_order_among_thousands_answered(mode, root):
+    """Timed requests share one timer over a heap of deadlines: answered ones
+    leave stale entries (compacted), a shorter timeout issued later moves the
+    timer earlier, and each unanswered request fails at its own deadline."""
+
+    async def body():
+        server, _, client, client_ipc = await pair(root, "deadlines")
+        server.on_request("fast", lambda n, sock: n)
+        server.on_request("never", lambda data, sock: asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        assert await asyncio.gather(
+            *(client.request("fast", n, timeout=WAIT) for n in range(3000))
+        ) == list(range(3000))
+        failed: list[tuple[str, float]] = []
+
+        async def timed(name: str, timeout: float) -> None:
+            start = loop.time()
+            with pytest.raises(RequestTimeoutError):
+                await client.request("never", name, timeout=timeout)
+            failed.append((name, loop.time() - start))
+
+        # the longest first, so the later, shorter ones move the timer earlier
+        await asyncio.gather(
+            timed("long", 3 * QUIET), timed("mid", 2 * QUIET), timed("short", QUIET)
+        )
+        assert [name for name, _ in failed] == ["short", "mid", "long"]
+        for (_, took), timeout in zip(failed, (QUIET, 2 * QUIET, 3 * QUIET), strict=True):
+            assert took >= timeout - 0.001  # not early (a clock tick aside)
+        assert client.lateReplies == 0
+        await unpair(server, client_ipc, "deadlines")
+
+    mode.run(body)

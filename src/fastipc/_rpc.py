@@ -20,6 +20,7 @@ after a cancel, or names an unknown id) is dropped and counted in
 from __future__ import annotations
 
 import asyncio
+import heapq
 import inspect
 import logging
 import traceback
@@ -53,14 +54,31 @@ class Requests:
         send: sends one event to a peer (``peer`` is ``None`` on a client).
     """
 
-    __slots__ = ("_next_id", "_owner", "_pending", "_responders", "_send", "late")
+    __slots__ = (
+        "_deadlines",
+        "_next_id",
+        "_owner",
+        "_pending",
+        "_responders",
+        "_send",
+        "_timer",
+        "_timer_at",
+        "late",
+    )
 
     def __init__(self, owner: Any, send: Callable[[Any, str, Any], Any]) -> None:
         self._owner = owner
         self._send = send
         self._next_id = 0
         # id -> (future on the loop, the peer asked)
-        self._pending: dict[int, tuple[asyncio.Future[Any], Any, asyncio.TimerHandle | None]] = {}
+        # id -> (the answer's future, the peer asked, type, timeout)
+        self._pending: dict[int, tuple[asyncio.Future[Any], Any, str, float | None]] = {}
+        # Timeouts: a heap of (deadline, id) and one timer for the earliest.
+        # An answered request's entry stays until its deadline passes (or
+        # the heap is compacted): cheaper per request than a timer each.
+        self._deadlines: list[tuple[float, int]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._responders: dict[str, Responder] = {}
         self.late = 0
         owner.on(REQUEST, self._request_received)
@@ -104,10 +122,9 @@ class Requests:
     def _issue(self, peer: Any, type: str, data: Any, timeout: float | None) -> asyncio.Future[Any]:
         """Send the request (on the loop); the future its answer settles.
 
-        One timer per request with a timeout, cancelled by the answer. A
-        caller that cancels the future leaves its entry to the answer, the
-        timer or the connection's close, whichever comes first: the answer
-        then counts as late.
+        A caller that cancels the future leaves its entry to the answer,
+        the timeout or the connection's close, whichever comes first: the
+        answer then counts as late.
         """
         self._next_id += 1
         id = self._next_id
@@ -117,18 +134,43 @@ class Requests:
         if data is not OMITTED:
             message["data"] = data
         self._send(peer, REQUEST, message)  # raises before anything is pending
-        timer = (
-            None if timeout is None else loop.call_later(timeout, self._expire, id, type, timeout)
-        )
-        self._pending[id] = (waiter, peer, timer)
+        self._pending[id] = (waiter, peer, type, timeout)
+        if timeout is not None:
+            self._deadline(loop, loop.time() + timeout, id)
         return waiter
 
-    def _expire(self, id: int, type: str, timeout: float) -> None:
-        entry = self._pending.pop(id, None)
-        if entry is not None and not entry[0].done():
-            entry[0].set_exception(
-                RequestTimeoutError(f"no answer to request {type!r} (id {id}) within {timeout:g} s")
-            )
+    def _deadline(self, loop: asyncio.AbstractEventLoop, deadline: float, id: int) -> None:
+        deadlines = self._deadlines
+        if len(deadlines) > 2 * len(self._pending) + 1024:
+            # mostly answered requests: keep the live ones only
+            deadlines[:] = [entry for entry in deadlines if entry[1] in self._pending]
+            heapq.heapify(deadlines)
+        heapq.heappush(deadlines, (deadline, id))
+        if self._timer is None or deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(deadline, self._expire, loop)
+            self._timer_at = deadline
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        deadlines = self._deadlines
+        now = loop.time() + 1e-6  # asyncio may run a timer a clock tick early
+        while deadlines and deadlines[0][0] <= now:
+            _, id = heapq.heappop(deadlines)
+            entry = self._pending.pop(id, None)
+            if entry is None:
+                continue  # answered (or failed) before its deadline
+            waiter, _, type, timeout = entry
+            if not waiter.done():
+                waiter.set_exception(
+                    RequestTimeoutError(
+                        f"no answer to request {type!r} (id {id}) within {timeout:g} s"
+                    )
+                )
+        if deadlines:
+            self._timer = loop.call_at(deadlines[0][0], self._expire, loop)
+            self._timer_at = deadlines[0][0]
 
     def _reply_received(self, message: Any, peer: Any = None) -> None:
         id = message.get("id") if isinstance(message, dict) else None
@@ -138,9 +180,7 @@ class Requests:
             logger.debug("dropped an unknown reply %r", id)
             return
         del self._pending[id]  # type: ignore[arg-type]
-        waiter, _, timer = entry
-        if timer is not None:
-            timer.cancel()
+        waiter = entry[0]
         if waiter.done():  # the caller cancelled it
             self.late += 1
             return
@@ -153,12 +193,10 @@ class Requests:
     def fail_all(self, peer: Any, reason: str) -> None:
         """Fail every request in flight to ``peer`` (``None``: a client's
         connection)."""
-        for id, (waiter, asked, timer) in list(self._pending.items()):
+        for id, (waiter, asked, _, _) in list(self._pending.items()):
             if asked is not peer:
                 continue
             del self._pending[id]
-            if timer is not None:
-                timer.cancel()
             if not waiter.done():
                 waiter.set_exception(IPCNotConnectedError(f"request {id} failed: {reason}"))
 
