@@ -34,7 +34,7 @@
 // Lifecycle lines: {"ev": "ready"}, "start", "connect", "disconnect",
 // "destroy", "socket.disconnected", and "error" with "code" and "message".
 import {createRequire} from 'node:module';
-import readline from 'node:readline';
+import {out, serveCommands} from './commands.mjs';
 import ipc14 from 'node-ipc';
 
 const spec = JSON.parse(process.argv[2]);
@@ -53,10 +53,6 @@ const sockets = [];
 const received = [];
 let inFlight = 0;
 let maxInFlight = 0;
-
-function out(message) {
-    process.stdout.write(JSON.stringify(message) + '\n');
-}
 
 function onError(error) {
     out({ev: 'error', code: error && error.code, message: String(error && error.message)});
@@ -163,14 +159,4 @@ function run(command) {
     }
 }
 
-const commands = readline.createInterface({input: process.stdin});
-commands.on('line', (line) => {
-    if (!line.trim()) return;
-    try {
-        run(JSON.parse(line));
-    } catch (error) {
-        out({ev: 'error', message: `command ${line} failed: ${error && error.message}`});
-    }
-});
-commands.on('close', () => process.exit(0));
-out({ev: 'ready'});
+serveCommands(run);

@@ -40,7 +40,7 @@
 // {"ev": "event", "type": T, "data": D} for every application event.
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
-import readline from 'node:readline';
+import {serveCommands} from './commands.mjs';
 import ipc14 from 'node-ipc';
 
 const spec = JSON.parse(process.argv[2]);
@@ -176,14 +176,4 @@ function run(command) {
     }
 }
 
-const commands = readline.createInterface({input: process.stdin});
-commands.on('line', (line) => {
-    if (!line.trim()) return;
-    try {
-        run(JSON.parse(line));
-    } catch (error) {
-        out({ev: 'error', message: `command ${line} failed: ${error && error.message}`});
-    }
-});
-commands.on('close', () => process.exit(0));
-out({ev: 'ready', pid: process.pid});
+serveCommands(run, out, {ev: 'ready', pid: process.pid});

@@ -43,7 +43,7 @@
 // A server sends to its newest socket. The peer exits when stdin closes.
 // Lifecycle lines: {"ev": "ready"}, "start", "connect",
 // "socket.disconnected", "disconnect", and "error" with "message".
-import readline from 'node:readline';
+import {out, serveCommands} from './commands.mjs';
 import ipc14 from 'node-ipc';
 
 const spec = JSON.parse(process.argv[2]);
@@ -54,10 +54,6 @@ const sockets = [];
 const gathered = [];  // [msg, reply] until the batch is complete
 const held = [];      // [msg, reply] until "release"
 let nextId = 0;
-
-function out(message) {
-    process.stdout.write(JSON.stringify(message) + '\n');
-}
 
 // The answering side: what a user's node-ipc code does with a request.
 function answer(msg, reply) {
@@ -173,14 +169,4 @@ function run(command) {
     }
 }
 
-const commands = readline.createInterface({input: process.stdin});
-commands.on('line', (line) => {
-    if (!line.trim()) return;
-    try {
-        run(JSON.parse(line));
-    } catch (error) {
-        out({ev: 'error', message: `command ${line} failed: ${error && error.message}`});
-    }
-});
-commands.on('close', () => process.exit(0));
-out({ev: 'ready'});
+serveCommands(run);

@@ -33,7 +33,7 @@
 // for every application event; {"ev": "data", "hex": H, "from": ...} in raw
 // mode; {"ev": "error", "code": C, "message": M}.
 import {createRequire} from 'node:module';
-import readline from 'node:readline';
+import {out, serveCommands} from './commands.mjs';
 import ipc14 from 'node-ipc';
 
 const spec = JSON.parse(process.argv[2]);
@@ -47,10 +47,6 @@ if (spec.id) ipc.config.id = spec.id;
 const LIFECYCLE = new Set([
     'start', 'connect', 'disconnect', 'destroy', 'close', 'socket.disconnected', 'error', 'data',
 ]);
-
-function out(message) {
-    process.stdout.write(JSON.stringify(message) + '\n');
-}
 
 function from(socket) {
     return socket && socket.address !== undefined
@@ -128,14 +124,5 @@ function run(command) {
     }
 }
 
-const commands = readline.createInterface({input: process.stdin});
-commands.on('line', (line) => {
-    if (!line.trim()) return;
-    try {
-        run(JSON.parse(line));
-    } catch (error) {
-        out({ev: 'error', message: `command ${line} failed: ${error && error.message}`});
-    }
-});
-commands.on('close', () => process.exit(0));
+serveCommands(run, out, null);
 server.start();
