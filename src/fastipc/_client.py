@@ -13,7 +13,6 @@ from typing import Any
 
 from ._config import Config
 from ._constants import OMITTED
-from ._emitter import EventEmitter
 from ._loop import LoopHandle, acquire_loop
 from ._rpc import Answering, Requests
 from ._tls import HANDSHAKE_TIMEOUT, check_network_transport, client_context, server_name
@@ -31,7 +30,7 @@ logger = logging.getLogger("fastipc")
 BACKLOG_WAIT_MS = 2000.0
 
 
-class Client(Answering, EventEmitter):
+class Client(Answering):
     """A connection to one node-ipc server, kept as ``ipc.of[id]``.
 
     Events: ``connect``, ``disconnect``, ``destroy``, ``error`` (the

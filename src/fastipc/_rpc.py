@@ -19,6 +19,7 @@ after a cancel, or names an unknown id) is dropped and counted in
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import heapq
 import inspect
@@ -28,6 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ._constants import OMITTED
+from ._emitter import EventEmitter
+from ._loop import LoopHandle
+from ._wire import Wire
 from .errors import IPCError, IPCNotConnectedError, RemoteError, RequestTimeoutError
 
 __all__ = ["REPLY", "REQUEST", "Answering", "Requests"]
@@ -49,9 +53,11 @@ class Requests:
     """The request/reply state of one server or client, on its loop.
 
     Args:
-        owner: the server or client; its ``_handle`` is the loop, its
-            ``emit`` sends (``send(peer, type, data)``).
-        send: sends one event to a peer (``peer`` is ``None`` on a client).
+        owner: the server or client: its ``on`` takes the two events, its
+            ``_send_request(peer, type, data)`` sends one (``peer`` is
+            ``None`` on a client), its ``_handle`` is the loop it runs on
+            (``None`` when not started or closed for good) and its ``_wire``
+            says whether it is in raw mode.
     """
 
     __slots__ = (
@@ -60,17 +66,14 @@ class Requests:
         "_owner",
         "_pending",
         "_responders",
-        "_send",
         "_timer",
         "_timer_at",
         "late",
     )
 
-    def __init__(self, owner: Any, send: Callable[[Any, str, Any], Any]) -> None:
+    def __init__(self, owner: Answering) -> None:
         self._owner = owner
-        self._send = send
         self._next_id = 0
-        # id -> (future on the loop, the peer asked)
         # id -> (the answer's future, the peer asked, type, timeout)
         self._pending: dict[int, tuple[asyncio.Future[Any], Any, str, float | None]] = {}
         # Timeouts: a heap of (deadline, id) and one timer for the earliest.
@@ -133,7 +136,7 @@ class Requests:
         message: dict[str, Any] = {"id": id, "type": type}
         if data is not OMITTED:
             message["data"] = data
-        self._send(peer, REQUEST, message)  # raises before anything is pending
+        self._owner._send_request(peer, REQUEST, message)  # raises before anything is pending
         self._pending[id] = (waiter, peer, type, timeout)
         if timeout is not None:
             self._deadline(loop, loop.time() + timeout, id)
@@ -244,7 +247,7 @@ class Requests:
 
     def _answer(self, peer: Any, id: int, result: Any) -> None:
         try:
-            self._send(peer, REPLY, {"id": id, "data": result})
+            self._owner._send_request(peer, REPLY, {"id": id, "data": result})
         except Exception as exc:  # the result has no JSON form: say so to the asker
             self._answer_error(peer, id, exc)
 
@@ -252,7 +255,7 @@ class Requests:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         detail = {"type": type(error).__name__, "message": str(error), "traceback": text}
         try:
-            self._send(peer, REPLY, {"id": id, "error": detail})
+            self._owner._send_request(peer, REPLY, {"id": id, "error": detail})
         except Exception as exc:  # the connection is gone: nobody to tell
             logger.debug("could not send the error answer to request %d: %r", id, exc)
 
@@ -262,15 +265,19 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class Answering:
-    """``on_request`` and ``lateReplies``: the answering side a server and a
-    client share. The owner sets ``_requests = None`` and provides
-    ``_send_request(peer, type, data)``."""
+class Answering(EventEmitter, abc.ABC):
+    """``on_request`` and ``lateReplies``: the side of request/reply a
+    server and a client share. A subclass sets ``_requests = None``, has
+    the ``_handle`` and ``_wire`` every server and client has, and says how
+    one event reaches a peer (``_send_request``)."""
 
     _requests: Requests | None
+    _handle: LoopHandle | None
+    _wire: Wire
 
+    @abc.abstractmethod
     def _send_request(self, peer: Any, type: str, data: Any) -> None:
-        raise NotImplementedError
+        """Send one event to ``peer`` (``None`` on a client)."""
 
     def on_request(self, type: str, responder: Any = None) -> Any:
         """Answer the peer's requests of ``type`` with ``responder``.
@@ -308,5 +315,5 @@ class Answering:
 
     def _rpc(self) -> Requests:
         if self._requests is None:
-            self._requests = Requests(self, self._send_request)
+            self._requests = Requests(self)
         return self._requests

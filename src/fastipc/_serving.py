@@ -11,6 +11,7 @@ connection, or one UDP sender.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import concurrent.futures
 import socket as _socket
@@ -91,7 +92,7 @@ class Peer:
         return bool(self._server.emit(self, type, data))
 
 
-class ServerBase(EventEmitter, Generic[P]):
+class ServerBase(EventEmitter, Generic[P], metaclass=abc.ABCMeta):
     """The lifecycle and codec every node-ipc server shares.
 
     Subclasses provide ``_prepare`` (checks and set-up on the caller's
@@ -127,17 +128,21 @@ class ServerBase(EventEmitter, Generic[P]):
 
     # ------------------------------------------------------------ subclass hooks
 
+    @abc.abstractmethod
     def _prepare(self, sock: _socket.socket | None) -> None:
-        raise NotImplementedError
+        """Check the config and set up on the caller's thread, before the loop."""
 
+    @abc.abstractmethod
     async def _open(self) -> None:
-        raise NotImplementedError
+        """Listen or bind, on the loop; raise what stopped it."""
 
+    @abc.abstractmethod
     def _announce(self) -> None:
-        raise NotImplementedError
+        """The events that say the server listens."""
 
+    @abc.abstractmethod
     async def _shutdown(self) -> None:
-        raise NotImplementedError
+        """Close every connection and the listening socket, on the loop."""
 
     def _open_failed(self, exc: Exception) -> None:
         self._log("server error", exc)
