@@ -205,6 +205,15 @@ async def off_loop(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 
 
+async def ask(target: Any, *args: Any, timeout: float = WAIT, **kwargs: Any) -> Any:
+    """``target.request(...)`` (a client, a server or a socket) in any run
+    mode: awaited inside a loop, a plain blocking call from plain code."""
+    result = target.request(*args, timeout=timeout, **kwargs)
+    if loop_running():
+        return await result
+    return result
+
+
 class Pending:
     """A fastipc coroutine started now and awaited later, in any mode: a
     task on the running loop, or a future on the background loop thread."""

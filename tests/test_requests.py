@@ -24,21 +24,12 @@ from .helpers import (
     WAIT,
     Pending,
     Recorder,
+    ask,
     closed,
     connected,
-    loop_running,
     make_ipc,
     started,
 )
-
-
-async def ask(target: Any, *args: Any, **kwargs: Any) -> Any:
-    """``target.request(...)`` in any mode: awaited inside a loop, a plain
-    (blocking) call from plain code."""
-    result = target.request(*args, **kwargs)
-    if loop_running():
-        return await asyncio.wait_for(result, WAIT)
-    return result
 
 
 async def pair(root: str, id: str, **config: Any) -> tuple[Any, Any, Any, Any]:

@@ -31,6 +31,7 @@ from ..helpers import (
     Endpoint,
     Mode,
     Session,
+    ask,
     closed,
     connected,
     loop_running,
@@ -108,16 +109,6 @@ async def rpc_peer_in_body(node: os.PathLike[str], spec: dict[str, Any]) -> Asyn
         yield peer
     finally:
         await off_loop(peer.close)
-
-
-async def ask(target: Any, *args: Any, **kwargs: Any) -> Any:
-    """``target.request(...)`` in any mode: awaited inside a loop, a plain
-    (blocking) call from plain code."""
-    kwargs.setdefault("timeout", NODE_WAIT)
-    result = target.request(*args, **kwargs)
-    if loop_running():
-        return await result
-    return result
 
 
 class Asking:
