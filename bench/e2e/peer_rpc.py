@@ -38,6 +38,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -149,26 +150,15 @@ def zmq_server(args: argparse.Namespace) -> None:
         send([peer, cid, dumps(msg)], copy=False)
 
 
-def zmq_client(args: argparse.Namespace) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.connect(f"ipc://{args.addr}")
-    loads, dumps = orjson.loads, orjson.dumps
-    recv, send = sock.recv_multipart, sock.send_multipart
-    w, n = args.warmup, args.n
-    data = request_payloads(w + n + args.latency_n)
+def round_trips(
+    ask: Callable[[int], None], answer: Callable[[], int], w: int, n: int, total: int
+) -> tuple[int, int, int, list[int]]:
+    """The blocking clients' timed part: ``w`` warm-up round trips one at a
+    time, ``n`` with WINDOW in flight (timed), then the rest one at a time
+    (latency samples). ``ask(i)`` sends request ``i``; ``answer()`` takes
+    one answer and says whether it was right. Returns (right answers,
+    start, end, samples in ns)."""
     ok = 0
-
-    def ask(i: int) -> None:
-        send([i.to_bytes(8, "little"), dumps(data[i])], copy=False)
-
-    def answer() -> int:
-        cid, body = recv(copy=False)
-        i = int.from_bytes(cid.bytes, "little")
-        return loads(body.buffer) == data[i]
-
     for i in range(w):
         ask(i)
         ok += answer()
@@ -185,12 +175,35 @@ def zmq_client(args: argparse.Namespace) -> None:
     t_end = now()
     samples = []
     clock = time.perf_counter_ns
-    for i in range(end, len(data)):
+    for i in range(end, total):
         t0 = clock()
         ask(i)
         good = answer()
         samples.append(clock() - t0)
         ok += good
+    return ok, t_start, t_end, samples
+
+
+def zmq_client(args: argparse.Namespace) -> None:
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(f"ipc://{args.addr}")
+    loads, dumps = orjson.loads, orjson.dumps
+    recv, send = sock.recv_multipart, sock.send_multipart
+    w, n = args.warmup, args.n
+    data = request_payloads(w + n + args.latency_n)
+
+    def ask(i: int) -> None:
+        send([i.to_bytes(8, "little"), dumps(data[i])], copy=False)
+
+    def answer() -> int:
+        cid, body = recv(copy=False)
+        i = int.from_bytes(cid.bytes, "little")
+        return loads(body.buffer) == data[i]
+
+    ok, t_start, t_end, samples = round_trips(ask, answer, w, n, len(data))
     send([b"fin", b"null"])
     server_count = loads(recv()[1])
     say(client_result(ok, len(data), t_start, t_end, samples, server_count))
@@ -230,35 +243,16 @@ def mpconn_client(args: argparse.Namespace) -> None:
     recv, send = conn.recv, conn.send
     w, n = args.warmup, args.n
     data = request_payloads(w + n + args.latency_n)
-    ok = 0
 
     # correlation ids start at 1: 0 is fin
+    def ask(i: int) -> None:
+        send((i + 1, data[i]))
+
     def answer() -> int:
         cid, msg = recv()
         return msg == data[cid - 1]
 
-    for i in range(w):
-        send((i + 1, data[i]))
-        ok += answer()
-    t_start = now()
-    end = w + n
-    sent = min(w + WINDOW, end)
-    for i in range(w, sent):
-        send((i + 1, data[i]))
-    for _ in range(n):
-        ok += answer()
-        if sent < end:
-            send((sent + 1, data[sent]))
-            sent += 1
-    t_end = now()
-    samples = []
-    clock = time.perf_counter_ns
-    for i in range(end, len(data)):
-        t0 = clock()
-        send((i + 1, data[i]))
-        good = answer()
-        samples.append(clock() - t0)
-        ok += good
+    ok, t_start, t_end, samples = round_trips(ask, answer, w, n, len(data))
     send((0, None))
     server_count = recv()[1]
     say(client_result(ok, len(data), t_start, t_end, samples, server_count))
